@@ -1,0 +1,198 @@
+import type { KvEngine, KeyValue } from '../engine';
+import { TopoError, TopoErrorCode, interrupted, noNode, nodeExists } from '../errors';
+import { KeySpace, checkDirPath } from '../paths';
+import type { Fence, LockDescriptor, LockOptions } from '../store';
+import { LeaseKeeper } from './lease-keeper';
+
+export const LOCKS_DIR = 'locks';
+
+export interface LockDefaults {
+  /** TTL of keyspace and shard locks and of election participants; kept alive while held. */
+  lockTtlSeconds: number;
+  /** TTL of named locks, which may be held by a process that stalls for a long while. */
+  namedLockTtlSeconds: number;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * Queued locks, as etcd's concurrency package does them: each contender writes a key
+ * under `<dir>/locks/` bound to its own lease; the key's create revision sets its place
+ * in the queue and is the fencing token of its grant. A contender waits for the deletion
+ * of the key just before it, so a release wakes exactly one waiter.
+ */
+export class LockOps {
+  constructor(
+    private readonly engine: KvEngine,
+    private readonly keys: KeySpace,
+    private readonly defaults: LockDefaults,
+  ) {}
+
+  async lock(dirPath: string, contents: string, options: LockOptions = {}): Promise<LockDescriptor> {
+    const dir = await this.existingDir(dirPath);
+    return this.acquire(dir, contents, options.ttlSeconds ?? this.defaults.lockTtlSeconds, options, false);
+  }
+
+  async tryLock(dirPath: string, contents: string, options: LockOptions = {}): Promise<LockDescriptor> {
+    const dir = await this.existingDir(dirPath);
+    return this.acquire(dir, contents, options.ttlSeconds ?? this.defaults.lockTtlSeconds, options, true);
+  }
+
+  async lockName(dirPath: string, contents: string, options: LockOptions = {}): Promise<LockDescriptor> {
+    const dir = checkDirPath(dirPath);
+    return this.acquire(dir, contents, options.ttlSeconds ?? this.defaults.namedLockTtlSeconds, options, false);
+  }
+
+  /** Keys queued for a lock directory, oldest first. */
+  async queue(dir: string): Promise<{ kvs: KeyValue[]; revision: bigint }> {
+    const { kvs, revision } = await this.engine.range(this.keys.dirPrefix(`${dir}/${LOCKS_DIR}`), { prefix: true });
+    return { kvs: [...kvs].sort((a, b) => (a.createRevision < b.createRevision ? -1 : 1)), revision };
+  }
+
+  async acquire(
+    dir: string,
+    contents: string,
+    ttlSeconds: number,
+    options: LockOptions,
+    tryOnly: boolean,
+  ): Promise<LockDescriptor> {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) {
+      throw new TopoError(TopoErrorCode.InvalidArgument, `lock TTL ${ttlSeconds} must be a whole number of seconds >= 1`);
+    }
+    if (options.signal?.aborted) throw interrupted(`lock ${dir}`);
+    const lease = await this.engine.leaseGrant(ttlSeconds);
+    const keeper = new LeaseKeeper(this.engine, lease.id, ttlSeconds);
+    const path = `${dir === '' ? '' : `${dir}/`}${LOCKS_DIR}/${lease.id.toString(16).padStart(16, '0')}`;
+    const key = this.keys.key(path);
+    try {
+      const created = await this.engine.txn({
+        compare: [{ key, field: 'createRevision', equals: 0n }],
+        success: [{ type: 'put', key, value: encoder.encode(contents), lease: lease.id }],
+      });
+      if (!created.succeeded) throw nodeExists(path);
+      const token = created.revision;
+      await this.waitForTurn(dir, token, options, tryOnly, keeper.lost);
+      return new HeldLock(this.engine, this.keys, path, token, keeper);
+    } catch (err) {
+      keeper.stop();
+      await this.engine.leaseRevoke(lease.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async existingDir(dirPath: string): Promise<string> {
+    const dir = checkDirPath(dirPath);
+    const { kvs } = await this.engine.range(this.keys.dirPrefix(dir), { prefix: true, keysOnly: true });
+    if (kvs.length === 0) throw noNode(dirPath);
+    return dir;
+  }
+
+  private async waitForTurn(
+    dir: string,
+    token: bigint,
+    options: LockOptions,
+    tryOnly: boolean,
+    leaseLost: AbortSignal,
+  ): Promise<void> {
+    const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+    const signals = [leaseLost, ...(options.signal ? [options.signal] : []), ...(deadline ? [deadline] : [])];
+    const wait = AbortSignal.any(signals);
+    for (;;) {
+      const { kvs, revision } = await this.queue(dir);
+      if (!kvs.some((kv) => kv.createRevision === token)) {
+        throw new TopoError(TopoErrorCode.LockLost, `lock key for ${dir} vanished while waiting`);
+      }
+      const ahead = kvs.filter((kv) => kv.createRevision < token);
+      if (ahead.length === 0) return;
+      if (tryOnly) throw nodeExists(`${dir}/${LOCKS_DIR}`);
+      try {
+        await this.waitForDelete(ahead[ahead.length - 1].key, revision + 1n, wait);
+      } catch (err) {
+        if (!TopoError.is(err, TopoErrorCode.Interrupted)) throw err;
+        if (deadline?.aborted) throw new TopoError(TopoErrorCode.Timeout, `timed out waiting for lock ${dir}`);
+        if (leaseLost.aborted) throw leaseLost.reason as TopoError;
+        throw interrupted(`waiting for lock ${dir}`);
+      }
+    }
+  }
+
+  private async waitForDelete(key: string, startRevision: bigint, signal: AbortSignal): Promise<void> {
+    for await (const response of this.engine.watch(key, { startRevision, signal })) {
+      if (response.events.some((event) => event.type === 'delete')) return;
+    }
+  }
+}
+
+class HeldLock implements LockDescriptor {
+  readonly fence: Fence;
+  private released = false;
+  private readonly watchStop = new AbortController();
+
+  constructor(
+    private readonly engine: KvEngine,
+    private readonly keys: KeySpace,
+    readonly path: string,
+    readonly token: bigint,
+    private readonly keeper: LeaseKeeper,
+  ) {
+    this.fence = { lockPath: path, token };
+    void this.watchKey();
+  }
+
+  get leaseId(): bigint {
+    return this.keeper.leaseId;
+  }
+
+  get lost(): AbortSignal {
+    return this.keeper.lost;
+  }
+
+  async check(): Promise<void> {
+    if (this.released) throw noNode(this.path);
+    if (this.lost.aborted) throw this.lost.reason as TopoError;
+    const { kvs } = await this.engine.range(this.keys.key(this.path));
+    if (kvs.length === 0 || kvs[0].createRevision !== this.token) {
+      this.keeper.markLost(`lock key ${this.path} is gone`);
+      throw this.lost.reason as TopoError;
+    }
+  }
+
+  async unlock(): Promise<void> {
+    if (this.released) throw noNode(this.path);
+    this.released = true;
+    const wasLost = this.lost.aborted;
+    this.keeper.stop();
+    this.watchStop.abort();
+    const key = this.keys.key(this.path);
+    const removed = await this.engine.txn({
+      compare: [{ key, field: 'createRevision', equals: this.token }],
+      success: [{ type: 'delete', key }],
+    });
+    await this.engine.leaseRevoke(this.keeper.leaseId);
+    if (wasLost || !removed.succeeded) {
+      throw new TopoError(TopoErrorCode.LockLost, `lock ${this.path} was lost before unlock`);
+    }
+  }
+
+  /** Someone deleting the lock key (an operator, or lease expiry) loses the lock at once. */
+  private async watchKey(): Promise<void> {
+    const signal = AbortSignal.any([this.watchStop.signal, this.keeper.lost]);
+    try {
+      for await (const response of this.engine.watch(this.keys.key(this.path), { startRevision: this.token + 1n, signal })) {
+        if (response.events.some((event) => event.type === 'delete')) {
+          this.keeper.markLost(`lock key ${this.path} was deleted`);
+          return;
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted && TopoError.is(err, TopoErrorCode.Compacted)) {
+        await this.check().catch(() => undefined);
+      }
+    }
+  }
+}
+
+export function lockHolder(kv: KeyValue): string {
+  return decoder.decode(kv.value);
+}

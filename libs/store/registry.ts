@@ -1,0 +1,39 @@
+import type { KvEngine } from './engine';
+import { TopoError, TopoErrorCode } from './errors';
+import { TopoStore, type TopoStoreOptions } from './core/topo-store';
+import type { Store } from './store';
+
+export interface StoreConfig extends TopoStoreOptions {
+  /** Plugin name: 'etcd' (default) or 'memory'. */
+  backend?: string;
+  /** Backend addresses; for etcd, the client URLs of the cluster. */
+  endpoints?: string[];
+  /** Deadline of each backend request. */
+  requestTimeoutMs?: number;
+}
+
+export type EngineFactory = (config: StoreConfig) => KvEngine;
+
+const factories = new Map<string, EngineFactory>();
+
+/** Plugins register themselves by name, as Vitess's topo.RegisterFactory does. */
+export function registerEngine(name: string, factory: EngineFactory): void {
+  if (factories.has(name)) throw new Error(`store plugin ${name} is already registered`);
+  factories.set(name, factory);
+}
+
+export function registeredEngines(): string[] {
+  return [...factories.keys()].sort();
+}
+
+export function openStore(config: StoreConfig): Store {
+  const backend = config.backend ?? 'etcd';
+  const factory = factories.get(backend);
+  if (!factory) {
+    throw new TopoError(
+      TopoErrorCode.NoImplementation,
+      `no store plugin named ${JSON.stringify(backend)}; known: ${registeredEngines().join(', ')}`,
+    );
+  }
+  return new TopoStore(factory(config), config);
+}

@@ -1,0 +1,165 @@
+/**
+ * The topology store: Vitess's topo.Conn in TypeScript. One interface, implemented once in
+ * `core/` over any `KvEngine` plugin. Paths are relative to the store's root, segments
+ * separated by '/', validated by `paths.ts` before anything reaches the backend.
+ *
+ * A version is the etcd mod revision of the write that produced the value.
+ */
+export type Version = bigint;
+
+export interface DirEntry {
+  name: string;
+  type: 'file' | 'directory';
+  /** Bound to a lease: it disappears when its owner stops keeping the lease alive. */
+  ephemeral: boolean;
+}
+
+export interface VersionedValue {
+  contents: Uint8Array;
+  version: Version;
+}
+
+export interface KVInfo extends VersionedValue {
+  path: string;
+}
+
+/** Proof of holding a lock, carried by writes that must not outlive the lock. */
+export interface Fence {
+  /** The lock key, relative to the store root. */
+  lockPath: string;
+  /** The lock key's create revision: the fencing token of this grant. */
+  token: bigint;
+}
+
+export interface WriteOptions {
+  /** Rejected (LockLost) in the same transaction when this lock is no longer held. */
+  fence?: Fence;
+  /** Bind the value to this lease: it is deleted when the lease ends (ephemeral). */
+  lease?: bigint;
+}
+
+export interface WatchOptions {
+  /** Aborting ends the watch with TopoError Interrupted. */
+  signal?: AbortSignal;
+}
+
+export interface FileWatch {
+  current: VersionedValue;
+  /** Later values in order. Ends by throwing NoNode (deleted), Interrupted (cancelled) or Compacted. */
+  changes: AsyncIterable<VersionedValue>;
+}
+
+export type RecursiveChange =
+  | { type: 'put'; path: string; contents: Uint8Array; version: Version }
+  | { type: 'delete'; path: string; version: Version };
+
+/** All changes of one backend transaction, in order. An empty batch is a progress mark. */
+export interface RecursiveBatch {
+  revision: bigint;
+  changes: RecursiveChange[];
+}
+
+export interface RecursiveWatchOptions extends WatchOptions {
+  /**
+   * Resume: deliver changes from this revision on, with no snapshot. Throws Compacted when
+   * the revision is no longer in the backend's history.
+   */
+  fromRevision?: bigint;
+  /** Ask the backend for progress marks (empty batches) on idle watches. */
+  progressNotify?: boolean;
+}
+
+export interface RecursiveWatch {
+  /** Snapshot at `revision` (empty when resuming with fromRevision). */
+  current: KVInfo[];
+  revision: bigint;
+  /** Ends by throwing Interrupted (cancelled) or Compacted (history lost: re-list). */
+  changes: AsyncIterable<RecursiveBatch>;
+}
+
+export interface LockOptions {
+  /** Give up waiting after this long with TopoError Timeout. */
+  timeoutMs?: number;
+  /** Aborting a wait ends it with TopoError Interrupted. */
+  signal?: AbortSignal;
+  /** Lease TTL of the lock; kept alive while held. */
+  ttlSeconds?: number;
+}
+
+export interface LockDescriptor {
+  /** The lock key, relative to the store root. */
+  readonly path: string;
+  /** Fencing token: the lock key's create revision. Increases with every grant of a lock. */
+  readonly token: bigint;
+  readonly fence: Fence;
+  readonly leaseId: bigint;
+  /** Aborted as soon as the lock is known to be lost (lease expired or key removed). */
+  readonly lost: AbortSignal;
+  /** Resolves if the lock is still held; throws LockLost otherwise. */
+  check(): Promise<void>;
+  /** Releases the lock. Throws NoNode when it was already released or lost. */
+  unlock(): Promise<void>;
+}
+
+export interface LeaderParticipation {
+  /**
+   * Resolves once this participant is the leader, with a signal aborted when leadership is
+   * lost or stop() is called. Throws Interrupted when stop() is called before that.
+   */
+  waitForLeadership(): Promise<AbortSignal>;
+  /** Stop participating; releases leadership if held. */
+  stop(): Promise<void>;
+  /** The id of the current leader, '' when there is none. */
+  getCurrentLeaderId(): Promise<string>;
+  /** The current leader id, then every change of leader, until the signal aborts. */
+  waitForNewLeader(signal?: AbortSignal): AsyncIterable<string>;
+}
+
+export interface LeaseInfo {
+  id: bigint;
+  ttlSeconds: number;
+}
+
+export interface Store {
+  readonly root: string;
+  readonly backend: string;
+
+  /** Entries of a directory, sorted by name. Throws NoNode when the directory is empty or missing. */
+  listDir(dirPath: string): Promise<DirEntry[]>;
+  /** Throws NodeExists when the file exists. */
+  create(filePath: string, contents: Uint8Array, options?: WriteOptions): Promise<Version>;
+  /**
+   * Compare-and-swap on version; with version null the write is an upsert.
+   * Throws BadVersion (version mismatch), NoNode (missing with a version given), LockLost.
+   */
+  update(filePath: string, contents: Uint8Array, version: Version | null, options?: WriteOptions): Promise<Version>;
+  get(filePath: string): Promise<VersionedValue>;
+  /** The contents the file had at `version`. Throws NoNode when it did not exist then, Compacted when too old. */
+  getVersion(filePath: string, version: Version): Promise<Uint8Array>;
+  /**
+   * Every file whose path starts with `prefix`. A prefix ending in '/' matches only inside
+   * that directory ('ks1/' never matches 'ks10/...').
+   */
+  list(prefix: string): Promise<KVInfo[]>;
+  /** Throws NoNode, BadVersion, NodeNotEmpty (a directory), LockLost. */
+  delete(filePath: string, version: Version | null, options?: WriteOptions): Promise<void>;
+
+  watch(filePath: string, options?: WatchOptions): Promise<FileWatch>;
+  watchRecursive(prefix: string, options?: RecursiveWatchOptions): Promise<RecursiveWatch>;
+
+  /** Waits in FIFO order for the lock on an existing directory (NoNode when missing). */
+  lock(dirPath: string, contents: string, options?: LockOptions): Promise<LockDescriptor>;
+  /** Takes the lock only if nobody holds or waits for it; otherwise NodeExists. */
+  tryLock(dirPath: string, contents: string, options?: LockOptions): Promise<LockDescriptor>;
+  /** A lock on a path that need not exist, with a long TTL (for named operations). */
+  lockName(dirPath: string, contents: string, options?: LockOptions): Promise<LockDescriptor>;
+
+  newLeaderParticipation(name: string, id: string): LeaderParticipation;
+
+  grantLease(ttlSeconds: number): Promise<LeaseInfo>;
+  /** Resolves to the TTL; throws NoNode when the lease no longer exists. */
+  keepAliveLease(id: bigint): Promise<number>;
+  revokeLease(id: bigint): Promise<void>;
+
+  close(): Promise<void>;
+}

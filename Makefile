@@ -1,0 +1,48 @@
+SHELL := /bin/bash
+NPX := npx --no-install
+
+.PHONY: all deps node_modules proto lint typecheck test bench up clean
+
+all: test
+
+# System packages the tests and the local stack need. Installs Debian's etcd-server when
+# `etcd` is missing and this user can install packages; otherwise says what to install.
+deps:
+	@if command -v etcd >/dev/null 2>&1 || [ -n "$$ETCD_BIN" ]; then \
+	  echo "etcd: $$(command -v etcd || echo $$ETCD_BIN)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's etcd-server"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
+	  echo "installing Debian's etcd-server with sudo"; \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null; \
+	else \
+	  echo "etcd is missing: install an etcd server 3.4 or newer (Debian: apt-get install etcd-server) or set ETCD_BIN" >&2; \
+	  exit 1; \
+	fi
+
+node_modules: package-lock.json
+	npm ci
+	@touch node_modules
+
+proto: node_modules
+	npm run --silent proto
+
+lint: proto
+	$(NPX) buf lint
+	$(NPX) tsc --noEmit -p tsconfig.json
+
+typecheck: proto
+	$(NPX) tsc --noEmit -p tsconfig.json
+
+test: deps proto typecheck
+	$(NPX) jest --runInBand
+
+bench: deps proto
+	$(NPX) ts-node --transpile-only bench/store-bench.ts
+
+up: deps proto
+	$(NPX) ts-node --transpile-only deploy/stack/up.ts
+
+clean:
+	rm -rf dist libs/proto/gen .data

@@ -1,8 +1,9 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/deploy'],
+  roots: ['<rootDir>'],
   testMatch: ['**/*.spec.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.data/'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },

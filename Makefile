@@ -1,13 +1,20 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps node_modules proto lint typecheck test bench up clean
+.PHONY: all deps tools node_modules proto lint typecheck test bench up clean
 
 all: test
 
+# grpcurl, pinned and project-local: the reflection tests drive the real binary, as an
+# operator would. `go version -m` reads the module version baked into the binary.
+GO ?= go
+GRPCURL_VERSION := v1.9.4
+TOOLS_BIN := $(CURDIR)/.tools/bin
+GRPCURL := $(TOOLS_BIN)/grpcurl
+
 # System packages the tests and the local stack need. Installs Debian's etcd-server when
 # `etcd` is missing and this user can install packages; otherwise says what to install.
-deps:
+deps: tools
 	@if command -v etcd >/dev/null 2>&1 || [ -n "$$ETCD_BIN" ]; then \
 	  echo "etcd: $$(command -v etcd || echo $$ETCD_BIN)"; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -18,6 +25,19 @@ deps:
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null; \
 	else \
 	  echo "etcd is missing: install an etcd server 3.4 or newer (Debian: apt-get install etcd-server) or set ETCD_BIN" >&2; \
+	  exit 1; \
+	fi
+
+tools:
+	@if [ -x "$(GRPCURL)" ] && ! command -v $(GO) >/dev/null 2>&1; then \
+	  echo "grpcurl: $(GRPCURL)"; \
+	elif [ -x "$(GRPCURL)" ] && $(GO) version -m "$(GRPCURL)" | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/fullstorydev/grpcurl[[:space:]]+$(GRPCURL_VERSION)[[:space:]]"; then \
+	  echo "grpcurl: $(GRPCURL) $(GRPCURL_VERSION)"; \
+	elif command -v $(GO) >/dev/null 2>&1; then \
+	  echo "installing grpcurl $(GRPCURL_VERSION) into $(TOOLS_BIN)"; \
+	  GOBIN="$(TOOLS_BIN)" $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION); \
+	else \
+	  echo "grpcurl is missing and Go is not installed: install Go 1.25 or newer (grpcurl $(GRPCURL_VERSION) needs it), then run make tools" >&2; \
 	  exit 1; \
 	fi
 

@@ -1,0 +1,47 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { TopoError, TopoErrorCode } from '../store';
+
+/** The one mapping from store errors to gRPC status codes (DESIGN.md section 4). */
+const CODES: Record<TopoErrorCode, status> = {
+  [TopoErrorCode.NoNode]: status.NOT_FOUND,
+  [TopoErrorCode.NodeExists]: status.ALREADY_EXISTS,
+  [TopoErrorCode.BadVersion]: status.FAILED_PRECONDITION,
+  [TopoErrorCode.NodeNotEmpty]: status.FAILED_PRECONDITION,
+  [TopoErrorCode.LockLost]: status.FAILED_PRECONDITION,
+  [TopoErrorCode.Timeout]: status.DEADLINE_EXCEEDED,
+  [TopoErrorCode.Interrupted]: status.CANCELLED,
+  [TopoErrorCode.ResourceExhausted]: status.RESOURCE_EXHAUSTED,
+  [TopoErrorCode.NoImplementation]: status.UNIMPLEMENTED,
+  [TopoErrorCode.InvalidArgument]: status.INVALID_ARGUMENT,
+  [TopoErrorCode.Unavailable]: status.UNAVAILABLE,
+  [TopoErrorCode.Compacted]: status.OUT_OF_RANGE,
+};
+
+export function grpcCodeOf(code: TopoErrorCode): status {
+  return CODES[code];
+}
+
+/** A gRPC error carrying a status; handlers throw these for request-level refusals. */
+export class StatusError extends Error implements Partial<ServiceError> {
+  readonly metadata = new Metadata();
+
+  constructor(
+    readonly code: status,
+    readonly details: string,
+  ) {
+    super(details);
+  }
+}
+
+export const invalidArgument = (field: string, why: string): StatusError =>
+  new StatusError(status.INVALID_ARGUMENT, `${field}: ${why}`);
+
+/**
+ * What a client sees for an error. Store errors keep their message (they name the path or
+ * field at fault); anything else is an internal error whose details stay in the server log.
+ */
+export function toServiceError(err: unknown): { code: status; details: string; internal: boolean } {
+  if (err instanceof StatusError) return { code: err.code, details: err.details, internal: false };
+  if (err instanceof TopoError) return { code: CODES[err.code], details: err.message, internal: false };
+  return { code: status.INTERNAL, details: 'internal error', internal: true };
+}

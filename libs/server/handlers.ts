@@ -1,0 +1,100 @@
+import type {
+  handleServerStreamingCall,
+  handleUnaryCall,
+  sendUnaryData,
+  ServerUnaryCall,
+  ServerWritableStream,
+} from '@grpc/grpc-js';
+import { toServiceError } from './errors';
+import { errorFields, type Logger } from './logger';
+
+/**
+ * Every handler goes through these wrappers: a rejected promise becomes a gRPC status
+ * (never an unhandled rejection), internal errors are logged with their stack, and
+ * streaming handlers get one AbortSignal for however the client goes away.
+ */
+export interface HandlerContext {
+  /** Aborted when the client cancels, the deadline passes, or the server shuts down. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export interface CallTracker {
+  /** Signal aborted when the server starts shutting down. */
+  readonly shuttingDown: AbortSignal;
+  readonly log: Logger;
+}
+
+export function unary<Req, Res>(
+  tracker: CallTracker,
+  method: string,
+  handler: (request: Req, ctx: HandlerContext) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const controller = new AbortController();
+    const onCancel = (): void => controller.abort();
+    call.on('cancelled', onCancel);
+    const signal = AbortSignal.any([controller.signal, tracker.shuttingDown]);
+    handler(call.request, { signal, log: tracker.log }).then(
+      (response) => callback(null, response),
+      (err: unknown) => {
+        const mapped = toServiceError(err);
+        if (mapped.internal) tracker.log.error('handler failed', { method, ...errorFields(err) });
+        callback({ code: mapped.code, details: mapped.details, name: 'Error', message: mapped.details });
+      },
+    );
+  };
+}
+
+/** Writes one message, resolving once the stream can take more (grpc-js 'drain'). */
+export type StreamWriter<Res> = (message: Res) => Promise<void>;
+
+export function serverStream<Req, Res>(
+  tracker: CallTracker,
+  method: string,
+  handler: (request: Req, write: StreamWriter<Res>, ctx: HandlerContext) => Promise<void>,
+): handleServerStreamingCall<Req, Res> {
+  return (call: ServerWritableStream<Req, Res>) => {
+    const controller = new AbortController();
+    // A client going away shows up as 'cancelled', 'close' or 'error' depending on timing.
+    const gone = (): void => controller.abort();
+    call.on('cancelled', gone);
+    call.on('close', gone);
+    call.on('error', gone);
+    const signal = AbortSignal.any([controller.signal, tracker.shuttingDown]);
+    const write: StreamWriter<Res> = (message) => writeWithBackpressure(call, message, signal);
+    handler(call.request, write, { signal, log: tracker.log }).then(
+      () => {
+        if (!controller.signal.aborted) call.end();
+      },
+      (err: unknown) => {
+        if (controller.signal.aborted) return;
+        const mapped = toServiceError(err);
+        if (mapped.internal) tracker.log.error('stream handler failed', { method, ...errorFields(err) });
+        // grpc-js turns an 'error' event into the call's status, after the queued messages.
+        call.emit('error', { code: mapped.code, details: mapped.details });
+      },
+    );
+  };
+}
+
+export function writeWithBackpressure<Res>(
+  call: ServerWritableStream<unknown, Res>,
+  message: Res,
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  if (call.write(message)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = (): void => {
+      call.removeListener('drain', onDrain);
+      reject(signal.reason);
+    };
+    call.once('drain', onDrain);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

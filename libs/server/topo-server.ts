@@ -1,0 +1,151 @@
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { readDescriptorSet } from '../proto';
+import { TopoError, TopoErrorCode, type Store } from '../store';
+import type { ServerConfig } from './config';
+import type { CallTracker } from './handlers';
+import { HealthService, addHealth, ServingStatus } from './health';
+import { errorFields, type Logger } from './logger';
+import { addReflection } from './reflection';
+
+export interface ServiceRegistration {
+  /** Fully qualified name, e.g. topo.global.v1.GlobalTopoService. */
+  name: string;
+  definition: ServiceDefinition;
+  implementation: UntypedServiceImplementation;
+}
+
+export interface TopoServerOptions {
+  config: ServerConfig;
+  store: Store;
+  log: Logger;
+  services: (tracker: CallTracker) => ServiceRegistration[];
+  /** How often etcd reachability is probed for the health service. */
+  healthProbeIntervalMs?: number;
+}
+
+// Long-lived watch and lock streams: ping idle connections so dead peers are noticed, and
+// let clients ping as often as every 10 s. No max connection age: it would cut watches.
+const CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  'grpc.max_receive_message_length': 4 * 1024 * 1024,
+};
+
+const PROBE_PATH = 'internal/health_probe';
+
+/**
+ * What both services share: the gRPC server with health and reflection, a probe that
+ * reports NOT_SERVING while the store is unreachable, and an orderly shutdown that ends
+ * streams and releases what the server holds in etcd.
+ */
+export class TopoServer implements CallTracker {
+  readonly health = new HealthService();
+  private readonly shutdownController = new AbortController();
+  private readonly cleanups: Array<() => Promise<void>> = [];
+  private probeTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private serviceNames: string[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    readonly store: Store,
+    readonly log: Logger,
+    private readonly config: ServerConfig,
+  ) {}
+
+  get shuttingDown(): AbortSignal {
+    return this.shutdownController.signal;
+  }
+
+  static async start(options: TopoServerOptions): Promise<TopoServer> {
+    const server = new Server(CHANNEL_OPTIONS);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(options.config.listen, ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
+    const topo = new TopoServer(server, port, options.store, options.log, options.config);
+    const services = options.services(topo);
+    for (const service of services) server.addService(service.definition, service.implementation);
+    topo.serviceNames = services.map((s) => s.name);
+    addHealth(server, topo.health);
+    addReflection(server, {
+      services: [...topo.serviceNames, 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'],
+      descriptorSet: readDescriptorSet(),
+    });
+    await topo.probe();
+    topo.scheduleProbe(options.healthProbeIntervalMs ?? 1000);
+    options.log.info('serving', {
+      listen: options.config.listen,
+      port,
+      backend: options.store.backend,
+      root: options.store.root,
+      services: topo.serviceNames,
+    });
+    return topo;
+  }
+
+  /** Runs at shutdown, before the store closes: release leases, end campaigns. */
+  onShutdown(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /**
+   * Stops accepting calls, reports NOT_SERVING, ends open streams (their handlers see the
+   * shutdown signal and release locks and campaigns), waits up to the grace period for
+   * calls in flight, then closes the store.
+   */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('shutting down', { graceMs: this.config.shutdownGraceMs });
+      if (this.probeTimer) clearTimeout(this.probeTimer);
+      this.health.shutdown();
+      this.shutdownController.abort(new TopoError(TopoErrorCode.Unavailable, 'server shutting down'));
+      await Promise.allSettled(this.cleanups.map((cleanup) => cleanup()));
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          this.server.forceShutdown();
+          resolve();
+        }, this.config.shutdownGraceMs);
+        this.server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await this.store.close();
+      this.log.info('stopped');
+    })();
+    return this.stopping;
+  }
+
+  private scheduleProbe(intervalMs: number): void {
+    this.probeTimer = setTimeout(() => {
+      void this.probe().finally(() => {
+        if (!this.shuttingDown.aborted) this.scheduleProbe(intervalMs);
+      });
+    }, intervalMs);
+    this.probeTimer.unref();
+  }
+
+  /** Any answer from the store, NoNode included, means it is reachable. */
+  private async probe(): Promise<void> {
+    let serving = true;
+    try {
+      await this.store.get(PROBE_PATH);
+    } catch (err) {
+      if (!TopoError.is(err, TopoErrorCode.NoNode)) {
+        serving = false;
+        if (this.health.status('') === ServingStatus.SERVING) {
+          this.log.warn('store unreachable: NOT_SERVING', errorFields(err));
+        }
+      }
+    }
+    if (this.shuttingDown.aborted) return;
+    const status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    if (serving && this.health.status('') === ServingStatus.NOT_SERVING) this.log.info('store reachable again: SERVING');
+    for (const name of ['', ...this.serviceNames]) this.health.setStatus(name, status);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Keyspace, shard and named locks (Vitess `topo/locks.go`) over the store's queued,
+ * fenced locks. Each lock records who took it, for what and when, as JSON, so an operator
+ * listing a lock queue can tell who is holding things up.
+ */
+import { hostname as osHostname, userInfo } from 'node:os';
+import type { LockDescriptor, Store } from '../store';
+import { keyspaceLockDir, lockQueueDir, namedLockDir, shardLockDir } from './paths';
+import { validateLockText } from './validation';
+
+/** How long a lock call waits by default before Timeout (Vitess `--lock-timeout`, 45 s). */
+export const DEFAULT_LOCK_TIMEOUT_MS = 45_000;
+
+/** What a lock key holds: who took the lock, for what, when. */
+export interface LockContents {
+  /** What the lock is taken for, e.g. `CreateShard(-80)` or `PlannedReparentShard`. */
+  action: string;
+  /** Who asked: a user, a service identity or a client peer; defaults to the OS user. */
+  holder: string;
+  /** Host of the process that took the lock. */
+  hostname: string;
+  /** Process id of the process that took the lock. */
+  pid: number;
+  /** When the lock was asked for (ISO 8601, UTC). */
+  time: string;
+}
+
+export interface TopoLockOptions {
+  /** Recorded as `holder`; defaults to the OS user running this process. */
+  holder?: string;
+  /** Give up waiting after this long with Timeout; default DEFAULT_LOCK_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Aborting a wait ends it with Interrupted. */
+  signal?: AbortSignal;
+  /** Lease TTL of the lock, kept alive while held; the store's default when unset. */
+  ttlSeconds?: number;
+  /** Take the lock only if nobody holds or waits for it, else NodeExists (Vitess NonBlocking). */
+  nonBlocking?: boolean;
+}
+
+/** Named locks have no non-blocking form: the store only offers TryLock on existing directories. */
+export type NamedLockOptions = Omit<TopoLockOptions, 'nonBlocking'>;
+
+/** One key in a lock's queue: the holder first, then the waiters in the order they will get it. */
+export interface LockInfo {
+  /** The lock key, relative to the store root. */
+  path: string;
+  /** Fencing token of this contender: the lock key's create revision. */
+  token: bigint;
+  /** The lease the key is bound to, read from the key name; undefined if the name is not in the store's format. */
+  leaseId: bigint | undefined;
+  /** True for the contender that holds the lock (the oldest key). */
+  held: boolean;
+  /** The parsed contents; undefined when they are not this format (e.g. written by another tool). */
+  contents: LockContents | undefined;
+  /** The contents as stored. */
+  raw: string;
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A container user with no passwd entry has no name.
+    return 'unknown';
+  }
+}
+
+/** The contents recorded for a new lock. */
+export function newLockContents(action: string, holder?: string): LockContents {
+  return {
+    action: validateLockText(action, 'action'),
+    holder: holder === undefined ? osUser() : validateLockText(holder, 'holder'),
+    hostname: osHostname(),
+    pid: process.pid,
+    time: new Date().toISOString(),
+  };
+}
+
+/** Reads lock contents written by `Locks`; undefined for anything else. */
+export function parseLockContents(raw: string): LockContents | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { action, holder, hostname, pid, time } = parsed as Record<string, unknown>;
+  if (
+    typeof action !== 'string' ||
+    typeof holder !== 'string' ||
+    typeof hostname !== 'string' ||
+    typeof pid !== 'number' ||
+    typeof time !== 'string'
+  ) {
+    return undefined;
+  }
+  return { action, holder, hostname, pid, time };
+}
+
+const LEASE_KEY_NAME = /^[0-9a-f]{16}$/;
+const decoder = new TextDecoder();
+
+export class Locks {
+  constructor(private readonly store: Store) {}
+
+  /** Locks a keyspace (its directory must exist: NoNode otherwise). */
+  lockKeyspace(keyspace: string, action: string, options: TopoLockOptions = {}): Promise<LockDescriptor> {
+    return this.take(keyspaceLockDir(keyspace), action, options);
+  }
+
+  /** Locks a shard (its directory must exist: NoNode otherwise). */
+  lockShard(keyspace: string, shard: string, action: string, options: TopoLockOptions = {}): Promise<LockDescriptor> {
+    return this.take(shardLockDir(keyspace, shard), action, options);
+  }
+
+  /** Locks a name under `internal/named_locks/`, which need not exist; the store's long named-lock TTL applies unless `ttlSeconds` is given. */
+  lockNamed(name: string, action: string, options: NamedLockOptions = {}): Promise<LockDescriptor> {
+    const dir = namedLockDir(name);
+    const contents = JSON.stringify(newLockContents(action, options.holder));
+    return this.store.lockName(dir, contents, {
+      timeoutMs: options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+      signal: options.signal,
+      ttlSeconds: options.ttlSeconds,
+    });
+  }
+
+  keyspaceLocks(keyspace: string): Promise<LockInfo[]> {
+    return this.queue(keyspaceLockDir(keyspace));
+  }
+
+  shardLocks(keyspace: string, shard: string): Promise<LockInfo[]> {
+    return this.queue(shardLockDir(keyspace, shard));
+  }
+
+  namedLocks(name: string): Promise<LockInfo[]> {
+    return this.queue(namedLockDir(name));
+  }
+
+  private take(dir: string, action: string, options: TopoLockOptions): Promise<LockDescriptor> {
+    const contents = JSON.stringify(newLockContents(action, options.holder));
+    const lockOptions = {
+      timeoutMs: options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+      signal: options.signal,
+      ttlSeconds: options.ttlSeconds,
+    };
+    return options.nonBlocking ? this.store.tryLock(dir, contents, lockOptions) : this.store.lock(dir, contents, lockOptions);
+  }
+
+  /**
+   * The queue of a lock directory, holder first. A lock key is written once and never
+   * updated, so the version `store.list` reports (its mod revision) is its create
+   * revision: the fencing token.
+   */
+  private async queue(dir: string): Promise<LockInfo[]> {
+    const prefix = `${lockQueueDir(dir)}/`;
+    const kvs = await this.store.list(prefix);
+    const keys = kvs
+      .filter((kv) => !kv.path.slice(prefix.length).includes('/'))
+      .sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    return keys.map((kv, index) => {
+      const name = kv.path.slice(prefix.length);
+      const raw = decoder.decode(kv.contents);
+      return {
+        path: kv.path,
+        token: kv.version,
+        leaseId: LEASE_KEY_NAME.test(name) ? BigInt(`0x${name}`) : undefined,
+        held: index === 0,
+        contents: parseLockContents(raw),
+        raw,
+      };
+    });
+  }
+}

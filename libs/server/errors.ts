@@ -42,6 +42,6 @@ export const invalidArgument = (field: string, why: string): StatusError =>
  */
 export function toServiceError(err: unknown): { code: status; details: string; internal: boolean } {
   if (err instanceof StatusError) return { code: err.code, details: err.details, internal: false };
-  if (err instanceof TopoError) return { code: CODES[err.code], details: err.message, internal: false };
+  if (err instanceof TopoError) return { code: CODES[err.code], details: err.detail, internal: false };
   return { code: status.INTERNAL, details: 'internal error', internal: true };
 }

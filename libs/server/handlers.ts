@@ -5,6 +5,7 @@ import type {
   ServerUnaryCall,
   ServerWritableStream,
 } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { toServiceError } from './errors';
 import { errorFields, type Logger } from './logger';
 
@@ -17,6 +18,8 @@ export interface HandlerContext {
   /** Aborted when the client cancels, the deadline passes, or the server shuts down. */
   signal: AbortSignal;
   log: Logger;
+  /** The client's address, for records of who did what. */
+  peer: string;
 }
 
 export interface CallTracker {
@@ -35,7 +38,7 @@ export function unary<Req, Res>(
     const onCancel = (): void => controller.abort();
     call.on('cancelled', onCancel);
     const signal = AbortSignal.any([controller.signal, tracker.shuttingDown]);
-    handler(call.request, { signal, log: tracker.log }).then(
+    handler(call.request, { signal, log: tracker.log, peer: call.getPeer() }).then(
       (response) => callback(null, response),
       (err: unknown) => {
         const mapped = toServiceError(err);
@@ -63,18 +66,26 @@ export function serverStream<Req, Res>(
     call.on('error', gone);
     const signal = AbortSignal.any([controller.signal, tracker.shuttingDown]);
     const write: StreamWriter<Res> = (message) => writeWithBackpressure(call, message, signal);
-    handler(call.request, write, { signal, log: tracker.log }).then(
-      () => {
-        if (!controller.signal.aborted) call.end();
-      },
-      (err: unknown) => {
-        if (controller.signal.aborted) return;
-        const mapped = toServiceError(err);
-        if (mapped.internal) tracker.log.error('stream handler failed', { method, ...errorFields(err) });
-        // grpc-js turns an 'error' event into the call's status, after the queued messages.
-        call.emit('error', { code: mapped.code, details: mapped.details });
-      },
+    handler(call.request, write, { signal, log: tracker.log, peer: call.getPeer() }).then(
+      () => finish(undefined),
+      (err: unknown) => finish(err),
     );
+    const finish = (err: unknown): void => {
+      if (controller.signal.aborted) return;
+      // A stream cut short by shutdown is retryable elsewhere, whatever the handler saw.
+      if (tracker.shuttingDown.aborted) {
+        call.emit('error', { code: status.UNAVAILABLE, details: 'server shutting down' });
+        return;
+      }
+      if (err === undefined) {
+        call.end();
+        return;
+      }
+      const mapped = toServiceError(err);
+      if (mapped.internal) tracker.log.error('stream handler failed', { method, ...errorFields(err) });
+      // grpc-js turns an 'error' event into the call's status, after the queued messages.
+      call.emit('error', { code: mapped.code, details: mapped.details });
+    };
   };
 }
 

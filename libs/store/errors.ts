@@ -26,10 +26,11 @@ export class TopoError extends Error {
 
   constructor(
     readonly code: TopoErrorCode,
-    message: string,
+    /** The message without the code, for callers that report the code separately. */
+    readonly detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`, options);
+    super(`${code}: ${detail}`, options);
   }
 
   static is(err: unknown, code?: TopoErrorCode): err is TopoError {

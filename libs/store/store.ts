@@ -84,6 +84,12 @@ export interface LockOptions {
   signal?: AbortSignal;
   /** Lease TTL of the lock; kept alive while held. */
   ttlSeconds?: number;
+  /**
+   * false: once granted, the lock is left to its TTL (no keepalive, no watching); it ends
+   * when the TTL runs out or someone releases it by path and token. For callers that
+   * cannot hold a stream open.
+   */
+  keepAlive?: boolean;
 }
 
 export interface LockDescriptor {

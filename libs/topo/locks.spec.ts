@@ -119,4 +119,36 @@ describe('Locks', () => {
     expect((await rejection(lock.check())).code).toBe(TopoErrorCode.LockLost);
     expect(await locks().keyspaceLocks('ks')).toEqual([]);
   });
+
+  it('lists every lock queue: keyspace, shard and named', async () => {
+    const keyspace = await locks().lockKeyspace('ks', 'Reshard');
+    const shard = await locks().lockShard('ks', '-80', 'PlannedReparentShard');
+    const named = await locks().lockNamed('workflow.copy', 'MoveTables');
+    const all = await locks().allLocks();
+    expect(all.map((info) => [info.path, info.token, info.held, info.contents?.action])).toEqual([
+      [named.path, named.token, true, 'MoveTables'],
+      [keyspace.path, keyspace.token, true, 'Reshard'],
+      [shard.path, shard.token, true, 'PlannedReparentShard'],
+    ]);
+    await Promise.all([keyspace.unlock(), shard.unlock(), named.unlock()]);
+    expect(await locks().allLocks()).toEqual([]);
+  });
+
+  it('releases a lock by path and token from anywhere, and refuses a stale token', async () => {
+    const lock = await locks().lockKeyspace('ks', 'Reshard', { keepAlive: false, ttlSeconds: 30 });
+    await expectRefused(store(), () => locks().release(lock.path, lock.token - 1n), TopoErrorCode.LockLost);
+    await expectRefused(store(), () => locks().release('keyspaces/ks/Keyspace', lock.token), TopoErrorCode.InvalidArgument);
+    await locks().release(lock.path, lock.token);
+    expect(await locks().keyspaceLocks('ks')).toEqual([]);
+    expect((await rejection(store().keepAliveLease(lock.leaseId))).code).toBe(TopoErrorCode.NoNode);
+    const next = await locks().lockKeyspace('ks', 'Next', { timeoutMs: 1000 });
+    await next.unlock();
+  });
+
+  it('leaves a lock taken without keepalive to its TTL', async () => {
+    const lock = await locks().lockKeyspace('ks', 'grpcurl user', { keepAlive: false, ttlSeconds: 1 });
+    const next = await locks().lockKeyspace('ks', 'Next', { timeoutMs: 5000 });
+    expect(next.token).toBeGreaterThan(lock.token);
+    await next.unlock();
+  });
 });

@@ -5,7 +5,8 @@
  */
 import { hostname as osHostname, userInfo } from 'node:os';
 import type { LockDescriptor, Store } from '../store';
-import { keyspaceLockDir, lockQueueDir, namedLockDir, shardLockDir } from './paths';
+import { fieldError } from './private/field-error';
+import { KEYSPACES_DIR, NAMED_LOCKS_DIR, keyspaceLockDir, lockQueueDir, namedLockDir, shardLockDir } from './paths';
 import { validateLockText } from './validation';
 
 /** How long a lock call waits by default before Timeout (Vitess `--lock-timeout`, 45 s). */
@@ -34,6 +35,8 @@ export interface TopoLockOptions {
   signal?: AbortSignal;
   /** Lease TTL of the lock, kept alive while held; the store's default when unset. */
   ttlSeconds?: number;
+  /** false: leave the granted lock to its TTL instead of keeping it alive (see LockOptions). */
+  keepAlive?: boolean;
   /** Take the lock only if nobody holds or waits for it, else NodeExists (Vitess NonBlocking). */
   nonBlocking?: boolean;
 }
@@ -100,6 +103,8 @@ export function parseLockContents(raw: string): LockContents | undefined {
 }
 
 const LEASE_KEY_NAME = /^[0-9a-f]{16}$/;
+/** `<lock dir>/locks/<lease id>`: group 1 is the lock dir, group 2 the lease id. */
+const LOCK_KEY_PATH = /^(.+)\/locks\/([0-9a-f]{16})$/;
 const decoder = new TextDecoder();
 
 export class Locks {
@@ -123,6 +128,7 @@ export class Locks {
       timeoutMs: options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
       signal: options.signal,
       ttlSeconds: options.ttlSeconds,
+      keepAlive: options.keepAlive,
     });
   }
 
@@ -138,12 +144,39 @@ export class Locks {
     return this.queue(namedLockDir(name));
   }
 
+  /**
+   * Every lock queue under keyspaces, shards and named locks, holder first in each: what
+   * an operator asks for when something seems stuck.
+   */
+  async allLocks(): Promise<LockInfo[]> {
+    const kvs = [...(await this.store.list(`${KEYSPACES_DIR}/`)), ...(await this.store.list(`${NAMED_LOCKS_DIR}/`))];
+    const dirs = new Set<string>();
+    for (const kv of kvs) {
+      const match = LOCK_KEY_PATH.exec(kv.path);
+      if (match) dirs.add(match[1]);
+    }
+    const queues = await Promise.all([...dirs].sort().map((dir) => this.queue(dir)));
+    return queues.flat();
+  }
+
+  /**
+   * Releases a lock by its path and token, from any process: deletes its key only while
+   * that grant still holds it (LockLost otherwise), then ends its lease.
+   */
+  async release(path: string, token: bigint): Promise<void> {
+    const match = LOCK_KEY_PATH.exec(path);
+    if (!match) throw fieldError('lock_id', `${JSON.stringify(path)} is not a lock id`);
+    await this.store.delete(path, null, { fence: { lockPath: path, token } });
+    await this.store.revokeLease(BigInt(`0x${match[2]}`));
+  }
+
   private take(dir: string, action: string, options: TopoLockOptions): Promise<LockDescriptor> {
     const contents = JSON.stringify(newLockContents(action, options.holder));
     const lockOptions = {
       timeoutMs: options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
       signal: options.signal,
       ttlSeconds: options.ttlSeconds,
+      keepAlive: options.keepAlive,
     };
     return options.nonBlocking ? this.store.tryLock(dir, contents, lockOptions) : this.store.lock(dir, contents, lockOptions);
   }

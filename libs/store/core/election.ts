@@ -22,6 +22,7 @@ export class ElectionParticipation implements LeaderParticipation {
     private readonly ttlSeconds: number,
     name: string,
     private readonly id: string,
+    private readonly onStop: (participation: ElectionParticipation) => void = () => undefined,
   ) {
     this.dir = `${ELECTIONS_DIR}/${checkFilePath(name)}`;
   }
@@ -41,6 +42,7 @@ export class ElectionParticipation implements LeaderParticipation {
 
   async stop(): Promise<void> {
     this.stopController.abort();
+    this.onStop(this);
     const held = this.held;
     this.held = undefined;
     if (held) await held.unlock().catch(() => undefined);

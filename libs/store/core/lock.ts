@@ -73,7 +73,7 @@ export class LockOps {
       if (!created.succeeded) throw nodeExists(path);
       const token = created.revision;
       await this.waitForTurn(dir, token, options, tryOnly, keeper.lost);
-      return new HeldLock(this.engine, this.keys, path, token, keeper);
+      return new HeldLock(this.engine, this.keys, path, token, keeper, options.keepAlive ?? true);
     } catch (err) {
       keeper.stop();
       await this.engine.leaseRevoke(lease.id).catch(() => undefined);
@@ -135,9 +135,11 @@ class HeldLock implements LockDescriptor {
     readonly path: string,
     readonly token: bigint,
     private readonly keeper: LeaseKeeper,
+    keepAlive: boolean,
   ) {
     this.fence = { lockPath: path, token };
-    void this.watchKey();
+    if (keepAlive) void this.watchKey();
+    else keeper.stop();
   }
 
   get leaseId(): bigint {

@@ -45,6 +45,7 @@ export class TopoStore implements Store {
   private readonly locks: LockOps;
   private readonly lockTtlSeconds: number;
   private readonly participations = new Set<ElectionParticipation>();
+  private readonly keys: KeySpace;
 
   constructor(
     private readonly engine: KvEngine,
@@ -62,8 +63,6 @@ export class TopoStore implements Store {
     });
     this.keys = keys;
   }
-
-  private readonly keys: KeySpace;
 
   get backend(): string {
     return this.engine.name;
@@ -118,7 +117,9 @@ export class TopoStore implements Store {
   }
 
   newLeaderParticipation(name: string, id: string): LeaderParticipation {
-    const participation = new ElectionParticipation(this.engine, this.keys, this.locks, this.lockTtlSeconds, name, id);
+    const participation = new ElectionParticipation(this.engine, this.keys, this.locks, this.lockTtlSeconds, name, id, (p) =>
+      this.participations.delete(p),
+    );
     this.participations.add(participation);
     return participation;
   }

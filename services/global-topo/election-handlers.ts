@@ -1,0 +1,47 @@
+import type * as api from '../../libs/proto/gen/topo/global/v1/global';
+import { serverStream, unary, type CallTracker } from '../../libs/server';
+import type { Store } from '../../libs/store';
+import { validateLockName, validateLockText } from '../../libs/topo';
+
+/** Leader election over gRPC: a campaign lasts as long as its stream. */
+export function electionHandlers(store: Store, tracker: CallTracker) {
+  return {
+    campaign: serverStream<api.CampaignRequest, api.CampaignResponse>(tracker, 'Campaign', async (req, write, ctx) => {
+      const election = validateLockName(req.election, 'election');
+      const id = validateLockText(req.id, 'id');
+      const participation = store.newLeaderParticipation(election, id);
+      const withdraw = (): void => void participation.stop();
+      ctx.signal.addEventListener('abort', withdraw, { once: true });
+      try {
+        const term = await participation.waitForLeadership();
+        await write({ event: { $case: 'elected', value: { id } } });
+        await new Promise<void>((resolve) => {
+          if (term.aborted) resolve();
+          else term.addEventListener('abort', () => resolve(), { once: true });
+        });
+        if (!ctx.signal.aborted) {
+          await write({ event: { $case: 'lost', value: { reason: 'leadership lost: the lease ended or the key was removed' } } });
+        }
+      } finally {
+        ctx.signal.removeEventListener('abort', withdraw);
+        await participation.stop();
+      }
+    }),
+    getLeader: unary<api.GetLeaderRequest, api.GetLeaderResponse>(tracker, 'GetLeader', async (req) => {
+      const participation = store.newLeaderParticipation(validateLockName(req.election, 'election'), '');
+      try {
+        return { leaderId: await participation.getCurrentLeaderId() };
+      } finally {
+        await participation.stop();
+      }
+    }),
+    watchLeader: serverStream<api.WatchLeaderRequest, api.WatchLeaderResponse>(tracker, 'WatchLeader', async (req, write, ctx) => {
+      const participation = store.newLeaderParticipation(validateLockName(req.election, 'election'), '');
+      try {
+        for await (const leaderId of participation.waitForNewLeader(ctx.signal)) await write({ leaderId });
+      } finally {
+        await participation.stop();
+      }
+    }),
+  };
+}

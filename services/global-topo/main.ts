@@ -1,0 +1,22 @@
+/**
+ * global-topo: keyspaces, shards, cells, vschema, routing rules, locks and elections,
+ * plus the raw path API, over the global etcd cluster.
+ *
+ *   node services/global-topo/main.js --etcd-endpoints http://127.0.0.1:2379
+ */
+import { PATH_SERVICE_NAME, pathService, runService } from '../../libs/server';
+import { GlobalTopology } from '../../libs/topo';
+import { globalTopoService } from './global-topo-service';
+
+export const GLOBAL_TOPO_DEFAULTS = { listen: '127.0.0.1:15999', root: '/topo/global' };
+
+if (require.main === module) {
+  void runService({
+    program: 'global-topo',
+    defaults: GLOBAL_TOPO_DEFAULTS,
+    services: (store, tracker) => [
+      globalTopoService(new GlobalTopology(store), tracker),
+      { name: PATH_SERVICE_NAME, ...pathService(store, tracker) },
+    ],
+  });
+}

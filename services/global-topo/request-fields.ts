@@ -1,0 +1,57 @@
+import type { Duration } from '../../libs/proto/gen/google/protobuf/duration';
+import { LockKind, type Fence as WireFence, type LockTarget } from '../../libs/proto/gen/topo/global/v1/global';
+import { invalidArgument } from '../../libs/server';
+import type { Fence } from '../../libs/store';
+import { keyspaceLockDir, namedLockDir, shardLockDir } from '../../libs/topo';
+
+/** Request fields the global API shares, turned into what libs/topo takes, or INVALID_ARGUMENT. */
+
+export function fenceOf(fence: WireFence | undefined, field = 'fence'): Fence | undefined {
+  if (!fence) return undefined;
+  if (fence.lockId === '') throw invalidArgument(`${field}.lock_id`, 'is empty');
+  if (!/^\d+$/.test(fence.fencingToken) || BigInt(fence.fencingToken) <= 0n) {
+    throw invalidArgument(`${field}.fencing_token`, `${fence.fencingToken} must be a positive token from a lock grant`);
+  }
+  return { lockPath: fence.lockId, token: BigInt(fence.fencingToken) };
+}
+
+/** Milliseconds of a Duration; undefined when unset. */
+export function durationMs(duration: Duration | undefined, field: string, maxMs: number): number | undefined {
+  if (!duration) return undefined;
+  const seconds = Number(duration.seconds);
+  if (!Number.isFinite(seconds) || seconds < 0 || duration.nanos < 0) throw invalidArgument(field, 'must not be negative');
+  const ms = seconds * 1000 + Math.ceil(duration.nanos / 1e6);
+  if (ms > maxMs) throw invalidArgument(field, `must be at most ${maxMs / 1000}s`);
+  return ms;
+}
+
+export type ResolvedTarget =
+  | { kind: 'keyspace'; keyspace: string; dir: string }
+  | { kind: 'shard'; keyspace: string; shard: string; dir: string }
+  | { kind: 'named'; name: string; dir: string };
+
+export function lockTarget(target: LockTarget | undefined, field = 'target'): ResolvedTarget {
+  if (!target) throw invalidArgument(field, 'is required');
+  switch (target.kind) {
+    case LockKind.LOCK_KIND_KEYSPACE:
+      return { kind: 'keyspace', keyspace: target.keyspace, dir: keyspaceLockDir(target.keyspace) };
+    case LockKind.LOCK_KIND_SHARD:
+      return { kind: 'shard', keyspace: target.keyspace, shard: target.shard, dir: shardLockDir(target.keyspace, target.shard) };
+    case LockKind.LOCK_KIND_NAMED:
+      return { kind: 'named', name: target.name, dir: namedLockDir(target.name) };
+    case LockKind.LOCK_KIND_UNSPECIFIED:
+      throw invalidArgument(`${field}.kind`, 'is required: LOCK_KIND_KEYSPACE, LOCK_KIND_SHARD or LOCK_KIND_NAMED');
+    default:
+      throw invalidArgument(`${field}.kind`, `unknown value ${String(target.kind)}`);
+  }
+}
+
+/** The wire form of a lock's target, recovered from its lock directory. */
+export function targetOfDir(dir: string): LockTarget {
+  const shard = /^keyspaces\/([^/]+)\/shards\/([^/]+)$/.exec(dir);
+  if (shard) return { kind: LockKind.LOCK_KIND_SHARD, keyspace: shard[1], shard: shard[2], name: '' };
+  const keyspace = /^keyspaces\/([^/]+)$/.exec(dir);
+  if (keyspace) return { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: keyspace[1], shard: '', name: '' };
+  const named = /^internal\/named_locks\/(.+)$/.exec(dir);
+  return { kind: LockKind.LOCK_KIND_NAMED, keyspace: '', shard: '', name: named ? named[1] : dir };
+}

@@ -59,10 +59,10 @@ test: deps proto typecheck
 	$(NPX) jest --runInBand
 
 bench: deps proto
-	$(NPX) ts-node --transpile-only bench/store-bench.ts
+	node -r ts-node/register/transpile-only bench/store-bench.ts
 
 up: deps proto
-	$(NPX) ts-node --transpile-only deploy/stack/up.ts
+	node -r ts-node/register/transpile-only deploy/stack/up.ts
 
 clean:
 	rm -rf dist libs/proto/gen .data

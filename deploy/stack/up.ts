@@ -1,38 +1,41 @@
 /**
  * The local stack: one etcd cluster for the global topology and one per cell, data kept
- * under ./.data so a restart keeps the topology. Registers each cell in the global
- * topology (CellInfo), prints where everything is, and stops it all on Ctrl-C.
+ * under ./.data so a restart keeps the topology, and global-topo. Registers each cell in
+ * the global topology (CellInfo: the address its cell-topo serves on and its root), prints
+ * where everything is, and stops it all on Ctrl-C.
  *
  *   npx ts-node --transpile-only deploy/stack/up.ts [--cells zone1,zone2] [--data-dir .data]
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EtcdCluster } from '../etcd';
-import { CellInfo } from '../../libs/proto';
-import { openStore, TopoError, TopoErrorCode, type Store } from '../../libs/store';
+import { credentials } from '@grpc/grpc-js';
+import { GlobalTopoServiceClient } from '../../libs/proto/gen/topo/global/v1/global';
+import { unaryCall as call } from '../../libs/client/unary-call';
+import { ServiceProcess } from './service-process';
 
 const { values } = parseArgs({
   options: {
     cells: { type: 'string', default: process.env.CELLS ?? 'zone1,zone2' },
     'data-dir': { type: 'string', default: process.env.DATA_DIR ?? '.data' },
     'global-port': { type: 'string', default: process.env.GLOBAL_ETCD_PORT ?? '2379' },
+    'global-topo-port': { type: 'string', default: process.env.GLOBAL_TOPO_PORT ?? '15999' },
     'exit-after-start': { type: 'boolean', default: false },
   },
 });
 
 const log = (message: string): void => console.log(`[up] ${message}`);
 
-async function registerCell(global: Store, cell: string, endpoint: string): Promise<string> {
-  const info = CellInfo.encode({ serverAddress: endpoint, root: `/topo/${cell}` }).finish();
-  const path = `cells/${cell}/CellInfo`;
+/** Creates the cell's CellInfo, or brings an existing one up to date. */
+async function registerCell(client: GlobalTopoServiceClient, cell: string, serverAddress: string): Promise<string> {
+  const cellInfo = { serverAddress, root: `/topo/${cell}` };
   try {
-    await global.create(path, info);
+    await call(client.createCellInfo.bind(client), { name: cell, cellInfo });
     return 'registered';
   } catch (err) {
-    if (!TopoError.is(err, TopoErrorCode.NodeExists)) throw err;
-    const current = await global.get(path);
-    await global.update(path, info, current.version);
-    return 'updated';
+    if ((err as { code?: number }).code !== 6) throw err;
+    await call(client.updateCellInfo.bind(client), { name: cell, cellInfo, version: '0' });
+    return 'up to date';
   }
 }
 
@@ -40,17 +43,21 @@ async function main(): Promise<void> {
   const dataDir = resolve(values['data-dir']!);
   const cells = values.cells!.split(',').map((c) => c.trim()).filter(Boolean);
   const globalPort = Number(values['global-port']);
+  const globalTopoPort = Number(values['global-topo-port']);
   const clusters: EtcdCluster[] = [];
+  const services: ServiceProcess[] = [];
   let stopping = false;
   const stopAll = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log('stopping');
+    for (const service of services.reverse()) await service.stop();
     for (const cluster of clusters.reverse()) await cluster.stop();
     log('stopped');
   };
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+  // 'on', not 'once': the etcd harness steps aside only while another SIGINT listener remains.
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(0)));
+  process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
 
   try {
     log(`starting global etcd on 127.0.0.1:${globalPort} (data ${join(dataDir, 'etcd-global')})`);
@@ -69,20 +76,38 @@ async function main(): Promise<void> {
       cellEtcds.set(cell, etcd);
     }
 
-    const global = openStore({ backend: 'etcd', endpoints: globalEtcd.endpoints, root: '/topo/global' });
-    for (const [cell, etcd] of cellEtcds) {
-      log(`cell ${cell}: ${await registerCell(global, cell, etcd.endpoints[0])} in the global topology`);
+    log(`starting global-topo on 127.0.0.1:${globalTopoPort}`);
+    services.push(
+      await ServiceProcess.start({
+        main: join(__dirname, '..', '..', 'services', 'global-topo', 'main.ts'),
+        args: ['--etcd-endpoints', globalEtcd.endpoints.join(','), '--listen', `127.0.0.1:${globalTopoPort}`, '--root', '/topo/global'],
+        logFile: join(dataDir, 'global-topo.log'),
+      }),
+    );
+    const globalAddress = `127.0.0.1:${globalTopoPort}`;
+    const client = new GlobalTopoServiceClient(globalAddress, credentials.createInsecure());
+    const cellAddresses = new Map<string, string>();
+    for (const [index, cell] of cells.entries()) {
+      const address = `127.0.0.1:${globalTopoPort + index + 1}`;
+      cellAddresses.set(cell, address);
+      log(`cell ${cell}: ${await registerCell(client, cell, address)} in the global topology`);
     }
-    const listed = await global.listDir('cells');
-    await global.close();
+    const listed = (await call(client.listCellInfos.bind(client), {})).names;
+    client.close();
 
     console.log('');
+    console.log(`global-topo:          ${globalAddress}  (logs ${join(dataDir, 'global-topo.log')})`);
     console.log(`global topology etcd: ${globalEtcd.endpoints.join(',')}  root /topo/global`);
-    for (const [cell, etcd] of cellEtcds) console.log(`cell ${cell} etcd:        ${etcd.endpoints.join(',')}  root /topo/${cell}`);
-    console.log(`cells registered: ${listed.map((e) => e.name).join(', ')}`);
+    for (const [cell, etcd] of cellEtcds) {
+      console.log(`cell ${cell} etcd:      ${etcd.endpoints.join(',')}  root /topo/${cell}  (cell-topo address ${cellAddresses.get(cell)})`);
+    }
+    console.log(`cells registered: ${listed.join(', ')}`);
     console.log('');
     console.log('Try:');
-    console.log(`  ETCDCTL_API=3 etcdctl --endpoints ${globalEtcd.endpoints[0]} get --prefix --keys-only /topo/global/`);
+    console.log(`  grpcurl -plaintext ${globalAddress} list`);
+    console.log(`  grpcurl -plaintext -d '{"name":"commerce"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateKeyspace`);
+    console.log(`  grpcurl -plaintext -d '{"keyspace":"commerce","name":"-80"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateShard`);
+    console.log(`  grpcurl -plaintext -d '{"path":""}' ${globalAddress} topo.path.v1.PathService/WatchRecursive`);
     console.log('');
     if (values['exit-after-start']) {
       await stopAll();

@@ -1,21 +1,8 @@
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import { Metadata } from '@grpc/grpc-js';
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: { deadline: Date },
-  callback: (err: ServiceError | null, response: Res) => void,
-) => unknown;
+import { unaryCall } from '../client/unary-call';
 
 /** Calls a generated grpc-js unary method and resolves with its response. */
-export function call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, timeoutMs = 10_000): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method(request, new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, response) =>
-      err ? reject(err) : resolve(response),
-    );
-  });
-}
+export const call = unaryCall;
 
 /** The gRPC status code a call fails with; fails the test when it succeeds. */
 export async function codeOf(promise: Promise<unknown>): Promise<number> {

@@ -1,7 +1,7 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { useEtcdCluster } from '../../deploy/etcd/jest';
 import { HealthClient, HealthCheckResponse_ServingStatus as Status } from '../../libs/proto/gen/grpc/health/v1/health';
-import { call, StreamReader } from '../../libs/testing/grpc-call';
+import { call, codeOf, StreamReader } from '../../libs/testing/grpc-call';
 import { startGlobalTopo, type GlobalTopoFixture } from './global-topo.fixture';
 
 const etcd = useEtcdCluster({ members: 1 });
@@ -25,6 +25,7 @@ describe('global-topo health', () => {
     await etcd().members[0].stop();
     expect((await watch.next(15_000)).status).toBe(Status.NOT_SERVING);
     expect((await call(health.check.bind(health), { service: '' })).status).toBe(Status.NOT_SERVING);
+    expect(await codeOf(call(topo.client.listKeyspaces.bind(topo.client), {}))).toBe(status.UNAVAILABLE);
     await etcd().members[0].restart();
     expect((await watch.next(15_000)).status).toBe(Status.SERVING);
     expect((await call(health.check.bind(health), { service: '' })).status).toBe(Status.SERVING);

@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { Etcd3 } from 'etcd3';
 import { useEtcdCluster } from '../../deploy/etcd/jest';
 import { Keyspace, KeyspaceType } from '../../libs/proto';
 import { call, codeOf } from '../../libs/testing/grpc-call';
@@ -275,5 +276,17 @@ describe('global-topo path API', () => {
     expect(await codeOf(call(topo.path.delete.bind(topo.path), { path: 'a', version: '0' }))).toBe(status.FAILED_PRECONDITION);
     await call(topo.path.delete.bind(topo.path), { path: 'a/b/file', version: updated.version });
     expect(await codeOf(call(topo.path.listDir.bind(topo.path), { path: 'a' }))).toBe(status.NOT_FOUND);
+  });
+
+  it('answers OUT_OF_RANGE for a version older than etcd history', async () => {
+    const first = await call(topo.path.create.bind(topo.path), { path: 'f', contents: Buffer.from('one') });
+    const second = await call(topo.path.update.bind(topo.path), { path: 'f', contents: Buffer.from('two'), version: '0' });
+    const raw = new Etcd3({ hosts: etcd().endpoints });
+    try {
+      await raw.kv.compact({ revision: second.version, physical: true });
+    } finally {
+      raw.close();
+    }
+    expect(await codeOf(call(topo.path.getVersion.bind(topo.path), { path: 'f', version: first.version }))).toBe(status.OUT_OF_RANGE);
   });
 });

@@ -77,6 +77,21 @@ export interface RecursiveWatch {
   changes: AsyncIterable<RecursiveBatch>;
 }
 
+/** One write of a multi-file transaction. */
+export type CommitOp =
+  | { type: 'put'; path: string; contents: Uint8Array; lease?: bigint }
+  | { type: 'delete'; path: string };
+
+export interface CommitRequest {
+  /**
+   * Every file named must be at exactly this version; version 0n means "must not exist".
+   * BadVersion (naming the first path that moved) otherwise, and nothing is written.
+   */
+  expect: Array<{ path: string; version: Version }>;
+  ops: CommitOp[];
+  fence?: Fence;
+}
+
 export interface LockOptions {
   /** Give up waiting after this long with TopoError Timeout. */
   timeoutMs?: number;
@@ -149,6 +164,12 @@ export interface Store {
   list(prefix: string): Promise<KVInfo[]>;
   /** Throws NoNode, BadVersion, NodeNotEmpty (a directory), LockLost. */
   delete(filePath: string, version: Version | null, options?: WriteOptions): Promise<void>;
+
+  /**
+   * Several writes in one backend transaction: all or none, guarded by versions and an
+   * optional fence. Resolves to the transaction's revision.
+   */
+  commit(request: CommitRequest): Promise<Version>;
 
   watch(filePath: string, options?: WatchOptions): Promise<FileWatch>;
   watchRecursive(prefix: string, options?: RecursiveWatchOptions): Promise<RecursiveWatch>;

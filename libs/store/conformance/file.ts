@@ -114,4 +114,36 @@ export function fileChecks(harness: ConformanceHarness): void {
       await other.close();
     }
   });
+
+  it('commits several writes in one transaction, all or none', async () => {
+    const { store } = ctx();
+    const tablet = await store.create('tablets/zone1-0000000100/Tablet', text('t'));
+    const revision = await store.commit({
+      expect: [
+        { path: 'tablets/zone1-0000000100/Tablet', version: tablet },
+        { path: 'keyspaces/ks/shards/0/ShardReplication', version: 0n },
+      ],
+      ops: [
+        { type: 'put', path: 'keyspaces/ks/shards/0/ShardReplication', contents: text('r') },
+        { type: 'delete', path: 'tablets/zone1-0000000100/Tablet' },
+        { type: 'put', path: 'tablets/zone1-0000000101/Tablet', contents: text('u') },
+      ],
+    });
+    expect((await store.get('keyspaces/ks/shards/0/ShardReplication')).version).toBe(revision);
+    expect((await store.get('tablets/zone1-0000000101/Tablet')).version).toBe(revision);
+    expect(await codeOf(store.get('tablets/zone1-0000000100/Tablet'))).toBe(TopoErrorCode.NoNode);
+    const before = await store.list('');
+    const stale = store.commit({
+      expect: [{ path: 'keyspaces/ks/shards/0/ShardReplication', version: revision - 1n }],
+      ops: [
+        { type: 'put', path: 'keyspaces/ks/shards/0/ShardReplication', contents: text('stale') },
+        { type: 'put', path: 'tablets/zone1-0000000102/Tablet', contents: text('v') },
+      ],
+    });
+    expect(await codeOf(stale)).toBe(TopoErrorCode.BadVersion);
+    expect(await codeOf(store.commit({ expect: [], ops: [{ type: 'put', path: 'a/../b', contents: text('x') }] }))).toBe(
+      TopoErrorCode.InvalidArgument,
+    );
+    expect(await store.list('')).toEqual(before);
+  });
 }

@@ -1,7 +1,7 @@
 import type { Compare, KvEngine, KeyValue, TxnOp } from '../engine';
 import { TopoError, TopoErrorCode, badVersion, noNode, nodeExists } from '../errors';
 import { KeySpace, checkFilePath, checkPrefix, checkValue } from '../paths';
-import type { Fence, KVInfo, Version, VersionedValue, WriteOptions } from '../store';
+import type { CommitRequest, Fence, KVInfo, Version, VersionedValue, WriteOptions } from '../store';
 
 /** Files: create, update, get, history, list and delete, each one engine transaction. */
 export class FileOps {
@@ -72,6 +72,35 @@ export class FileOps {
     const { kvs } = await this.engine.range(this.keys.dirPrefix(filePath), { prefix: true, keysOnly: true });
     if (kvs.length > 0) throw new TopoError(TopoErrorCode.NodeNotEmpty, `directory not empty: ${filePath}`);
     throw noNode(filePath);
+  }
+
+  async commit(request: CommitRequest): Promise<Version> {
+    if (request.ops.length === 0) throw new TopoError(TopoErrorCode.InvalidArgument, 'commit needs at least one write');
+    const seen = new Set<string>();
+    const ops: TxnOp[] = request.ops.map((op) => {
+      const key = this.keys.key(checkFilePath(op.path));
+      if (seen.has(key)) throw new TopoError(TopoErrorCode.InvalidArgument, `commit writes ${op.path} twice`);
+      seen.add(key);
+      if (op.type === 'delete') return { type: 'delete', key };
+      checkValue(op.contents);
+      return { type: 'put', key, value: op.contents, lease: op.lease };
+    });
+    const compare: Compare[] = request.expect.map(({ path, version }) => {
+      const key = this.keys.key(checkFilePath(path));
+      return version === 0n ? { key, field: 'createRevision', equals: 0n } : { key, field: 'modRevision', equals: version };
+    });
+    const lockKey = request.fence ? this.keys.key(checkFilePath(request.fence.lockPath)) : undefined;
+    if (lockKey) compare.push({ key: lockKey, field: 'createRevision', equals: request.fence!.token });
+    const failure: TxnOp[] = request.expect.map(({ path }) => ({ type: 'get', key: this.keys.key(path) }));
+    if (lockKey) failure.push({ type: 'get', key: lockKey });
+    const result = await this.engine.txn({ compare, success: ops, failure });
+    if (result.succeeded) return result.revision;
+    if (lockKey) {
+      const lockKv = result.results[request.expect.length].kvs[0];
+      if (!lockKv || lockKv.createRevision !== request.fence!.token) throw lockLost(request.fence!);
+    }
+    const moved = request.expect.find(({ version }, i) => (result.results[i].kvs[0]?.modRevision ?? 0n) !== version);
+    throw badVersion(moved?.path ?? request.expect[0]?.path ?? '');
   }
 
   /**

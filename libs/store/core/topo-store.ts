@@ -2,6 +2,7 @@ import type { KvEngine } from '../engine';
 import { TopoError, TopoErrorCode } from '../errors';
 import { KeySpace, checkRoot } from '../paths';
 import type {
+  CommitRequest,
   DirEntry,
   FileWatch,
   KVInfo,
@@ -94,6 +95,10 @@ export class TopoStore implements Store {
 
   delete(filePath: string, version: Version | null, options?: WriteOptions): Promise<void> {
     return this.files.delete(filePath, version, options);
+  }
+
+  commit(request: CommitRequest): Promise<Version> {
+    return this.files.commit(request);
   }
 
   watch(filePath: string, options?: WatchOptions): Promise<FileWatch> {

@@ -17,11 +17,21 @@ export interface ServerConfig {
   /** How long SIGTERM waits for calls to finish before cutting them, milliseconds. */
   shutdownGraceMs: number;
   logLevel: LogLevel;
+  /** Values of the service's own options (see ConfigDefaults.extra), by option name. */
+  extra: Record<string, string | undefined>;
+}
+
+export interface ExtraOption {
+  env: string;
+  help: string;
+  default?: string;
 }
 
 export interface ConfigDefaults {
   listen: string;
   root: string;
+  /** Options only this service has, e.g. cell-topo's --cell. */
+  extra?: Record<string, ExtraOption>;
 }
 
 const OPTIONS = {
@@ -37,8 +47,10 @@ const OPTIONS = {
 
 export class ConfigError extends Error {}
 
-export function usage(program: string): string {
-  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(18)} ${o.help} [$${o.env}]`);
+export function usage(program: string, extra: Record<string, ExtraOption> = {}): string {
+  const lines = [...Object.entries(OPTIONS), ...Object.entries(extra)].map(
+    ([name, o]) => `  --${name.padEnd(18)} ${o.help} [$${o.env}]`,
+  );
   return `Usage: ${program} [options]\n\n${lines.join('\n')}\n  --help               show this text`;
 }
 
@@ -61,7 +73,9 @@ export function parseConfig(
     parsed = parseArgs({
       args: argv,
       options: {
-        ...Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' as const }])),
+        ...Object.fromEntries(
+          [...Object.keys(OPTIONS), ...Object.keys(defaults.extra ?? {})].map((name) => [name, { type: 'string' as const }]),
+        ),
         help: { type: 'boolean' as const },
       },
       strict: true,
@@ -103,5 +117,11 @@ export function parseConfig(
     requestTimeoutMs: wholeNumber('request-timeout', get('request-timeout') ?? '5000', 100, 600_000),
     shutdownGraceMs: wholeNumber('shutdown-grace', get('shutdown-grace') ?? '5000', 0, 600_000),
     logLevel: logLevel as LogLevel,
+    extra: Object.fromEntries(
+      Object.entries(defaults.extra ?? {}).map(([name, option]) => {
+        const flag = values[name];
+        return [name, typeof flag === 'string' ? flag : (env[option.env] ?? option.default)];
+      }),
+    ),
   };
 }

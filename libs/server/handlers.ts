@@ -1,5 +1,7 @@
 import type {
+  handleBidiStreamingCall,
   handleServerStreamingCall,
+  ServerDuplexStream,
   handleUnaryCall,
   sendUnaryData,
   ServerUnaryCall,
@@ -26,6 +28,8 @@ export interface CallTracker {
   /** Signal aborted when the server starts shutting down. */
   readonly shuttingDown: AbortSignal;
   readonly log: Logger;
+  /** Runs at shutdown, before the store closes. */
+  onShutdown(cleanup: () => Promise<void>): void;
 }
 
 export function unary<Req, Res>(
@@ -87,6 +91,78 @@ export function serverStream<Req, Res>(
       call.emit('error', { code: mapped.code, details: mapped.details });
     };
   };
+}
+
+/**
+ * A bidirectional stream: the handler reads requests as an async iterable (ending when the
+ * client half-closes) and writes with backpressure.
+ */
+export function bidiStream<Req, Res>(
+  tracker: CallTracker,
+  method: string,
+  handler: (requests: AsyncIterable<Req>, write: StreamWriter<Res>, ctx: HandlerContext) => Promise<void>,
+): handleBidiStreamingCall<Req, Res> {
+  return (call: ServerDuplexStream<Req, Res>) => {
+    const controller = new AbortController();
+    const gone = (): void => controller.abort();
+    call.on('cancelled', gone);
+    call.on('error', gone);
+    const signal = AbortSignal.any([controller.signal, tracker.shuttingDown]);
+    const writable = call as unknown as ServerWritableStream<unknown, Res>;
+    const write: StreamWriter<Res> = (message) => writeWithBackpressure(writable, message, signal);
+    const requests = readRequests<Req>(call, signal);
+    const finish = (err: unknown): void => {
+      if (controller.signal.aborted) return;
+      if (tracker.shuttingDown.aborted) {
+        call.emit('error', { code: status.UNAVAILABLE, details: 'server shutting down' });
+        return;
+      }
+      if (err === undefined) {
+        call.end();
+        return;
+      }
+      const mapped = toServiceError(err);
+      if (mapped.internal) tracker.log.error('stream handler failed', { method, ...errorFields(err) });
+      call.emit('error', { code: mapped.code, details: mapped.details });
+    };
+    handler(requests, write, { signal, log: tracker.log, peer: call.getPeer() }).then(
+      () => finish(undefined),
+      (err: unknown) => finish(err),
+    );
+  };
+}
+
+/** The client's messages until it half-closes; ends early (without error) when the call goes away. */
+async function* readRequests<Req>(call: ServerDuplexStream<Req, unknown>, signal: AbortSignal): AsyncGenerator<Req> {
+  const queue: Req[] = [];
+  let done = false;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  call.on('data', (message: Req) => {
+    queue.push(message);
+    notify();
+  });
+  call.on('end', () => {
+    done = true;
+    notify();
+  });
+  signal.addEventListener('abort', () => {
+    done = true;
+    notify();
+  }, { once: true });
+  for (;;) {
+    const next = queue.shift();
+    if (next !== undefined) {
+      yield next;
+      continue;
+    }
+    if (done || signal.aborted) return;
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
 }
 
 export function writeWithBackpressure<Res>(

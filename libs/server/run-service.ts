@@ -12,18 +12,21 @@ export async function runService(options: {
   program: string;
   defaults: ConfigDefaults;
   services: (store: Store, tracker: CallTracker, config: ServerConfig) => ServiceRegistration[];
+  /** Checks the service's own options before anything starts; throw ConfigError to refuse. */
+  validate?: (config: ServerConfig) => void;
   argv?: string[];
 }): Promise<TopoServer | undefined> {
   let config: ServerConfig | undefined;
   try {
     config = parseConfig(options.argv ?? process.argv.slice(2), process.env, options.defaults);
+    if (config) options.validate?.(config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${options.program}: ${err.message}\n\n${usage(options.program)}\n`);
+    process.stderr.write(`${options.program}: ${err.message}\n\n${usage(options.program, options.defaults.extra)}\n`);
     process.exit(2);
   }
   if (!config) {
-    process.stdout.write(`${usage(options.program)}\n`);
+    process.stdout.write(`${usage(options.program, options.defaults.extra)}\n`);
     return undefined;
   }
   const log = new Logger({ service: options.program }, config.logLevel);

@@ -33,6 +33,7 @@ export async function startGlobalTopo(endpoints: string[], options: { lockTtlSec
       requestTimeoutMs: 2000,
       shutdownGraceMs: 2000,
       logLevel: 'error',
+      extra: {},
     },
     store,
     log: new Logger({}, 'error'),

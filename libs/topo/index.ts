@@ -1,7 +1,8 @@
 /**
  * The typed topology over the `Store` interface (Vitess `go/vt/topo`): paths, name
  * validation, key ranges, keyspaces, shards, cells, cells aliases, vschema, routing rules
- * and locks. Errors are the store's `TopoError`.
+ * and locks in the global topology; tablets, their registration, the replication graph and
+ * the serving graph in a cell's. Errors are the store's `TopoError`.
  */
 export * from './paths';
 export * from './validation';
@@ -25,3 +26,42 @@ export {
   type TopoLockOptions,
 } from './locks';
 export { GlobalTopology } from './global-topology';
+export {
+  Tablets,
+  validateTablet,
+  MAX_HOSTNAME_LENGTH,
+  MAX_PORT,
+  MAX_PORT_NAME_LENGTH,
+  MAX_DB_NAME_LENGTH,
+  type TabletRecord,
+  type TabletLiveness,
+  type TabletFilter,
+  type TabletsOptions,
+} from './tablet';
+export {
+  TabletRegistry,
+  validateSession,
+  validateLeaseId,
+  DEFAULT_TABLET_TTL_SECONDS,
+  MIN_TABLET_TTL_SECONDS,
+  MAX_TABLET_TTL_SECONDS,
+  MAX_SESSION_LENGTH,
+  type TabletRegistryOptions,
+  type RegisterOptions,
+  type TabletRegistration,
+  type UnregisterOptions,
+} from './tablet-registry';
+export {
+  ShardReplications,
+  compareTabletAliases,
+  tabletAliasEquals,
+  normalizeShardReplication,
+  hasReplicationNode,
+  withReplicationNode,
+  withoutReplicationNode,
+  replicationNodeNames,
+  type ShardReplicationRecord,
+} from './shard-replication';
+export { SrvKeyspaces, SrvVSchemas, validateSrvKeyspace, type SrvKeyspaceRecord, type SrvVSchemaRecord } from './serving-graph';
+export { computeSrvKeyspace, computeSrvVSchema, canonicalJson, SERVED_TABLET_TYPES, type ShardInput } from './rebuild';
+export { CellTopology, type CellTopologyOptions } from './cell-topology';

@@ -26,6 +26,8 @@ export const KEYSPACE_FILE = 'Keyspace';
 export const VSCHEMA_FILE = 'VSchema';
 export const SHARD_FILE = 'Shard';
 export const TABLET_FILE = 'Tablet';
+/** A tablet's liveness: bound to the lease its registering host keeps alive. */
+export const TABLET_ALIVE_FILE = 'Alive';
 export const SHARD_REPLICATION_FILE = 'ShardReplication';
 export const SRV_KEYSPACE_FILE = 'SrvKeyspace';
 
@@ -98,6 +100,11 @@ export function tabletDir(alias: TabletAlias): string {
 
 export function tabletPath(alias: TabletAlias): string {
   return `${tabletDir(alias)}/${TABLET_FILE}`;
+}
+
+/** Present while the tablet's registration lease lives; the Tablet record itself is persistent. */
+export function tabletAlivePath(alias: TabletAlias): string {
+  return `${tabletDir(alias)}/${TABLET_ALIVE_FILE}`;
 }
 
 export function shardReplicationPath(keyspace: string, shard: string): string {

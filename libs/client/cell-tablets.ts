@@ -1,0 +1,163 @@
+import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import type { Tablet } from '../proto';
+import {
+  WatchMessageKind,
+  type CellTopoServiceClient,
+  type TabletChange,
+  type WatchTabletsResponse,
+} from '../proto/gen/topo/cell/v1/cell';
+import { Backoff } from './backoff';
+
+export interface TabletEntry {
+  tablet: Tablet;
+  alive: boolean;
+  version: bigint;
+}
+
+export interface CellTabletsStats {
+  /** Change batches applied, each exactly once. */
+  appliedBatches: number;
+  /** Batches at or below the applied revision, ignored (a correct server sends none). */
+  duplicateBatches: number;
+  /** Full re-lists: the first snapshot and every OUT_OF_RANGE recovery. */
+  snapshots: number;
+  resyncBatches: number;
+  reconnects: number;
+}
+
+/**
+ * One cell's tablets as a router sees them: a WatchTablets stream applied to a local map.
+ * It keeps the map while the cell is unreachable, resumes from the last applied revision on
+ * reconnect (exactly the missed changes), and re-lists when told the revision is too old.
+ */
+export class CellTablets {
+  readonly tablets = new Map<string, TabletEntry>();
+  readonly stats: CellTabletsStats = { appliedBatches: 0, duplicateBatches: 0, snapshots: 0, resyncBatches: 0, reconnects: 0 };
+  private revision = 0n;
+  private synced = false;
+  private pending: Map<string, TabletEntry> | undefined;
+  private stream: ClientReadableStream<WatchTabletsResponse> | undefined;
+  private closed = false;
+  private connectedSince = 0;
+  private lastContact = 0;
+  private readonly backoff: Backoff;
+  private readonly readyWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly cell: string,
+    private readonly client: CellTopoServiceClient,
+    private readonly onChange: (cell: string, changes: Array<{ alias: string; entry: TabletEntry | undefined }>) => void,
+    backoff?: { minMs?: number; maxMs?: number },
+  ) {
+    this.backoff = new Backoff(backoff?.minMs ?? 100, backoff?.maxMs ?? 5000);
+    this.connect();
+  }
+
+  /** The revision the local view is at. */
+  get appliedRevision(): bigint {
+    return this.revision;
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** 0 while connected; otherwise how long since the cell last answered. */
+  get staleForMs(): number {
+    if (this.stream && this.connectedSince > 0) return 0;
+    return this.lastContact === 0 ? Number.POSITIVE_INFINITY : Date.now() - this.lastContact;
+  }
+
+  ready(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.cancel();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const fromRevision = this.synced ? (this.revision + 1n).toString() : '0';
+    const stream = this.client.watchTablets({ keyspace: '', shard: '', tabletTypes: [], fromRevision }, new Metadata());
+    this.stream = stream;
+    this.connectedSince = 0;
+    stream.on('data', (message: WatchTabletsResponse) => {
+      this.connectedSince ||= Date.now();
+      this.lastContact = Date.now();
+      this.backoff.reset();
+      this.apply(message);
+    });
+    stream.on('error', (err: ServiceError) => this.broken(stream, err));
+    stream.on('end', () => this.broken(stream));
+  }
+
+  private broken(stream: ClientReadableStream<WatchTabletsResponse>, err?: ServiceError): void {
+    if (this.closed || stream !== this.stream) return;
+    this.stream = undefined;
+    this.connectedSince = 0;
+    if (err?.code === status.OUT_OF_RANGE) this.synced = false;
+    this.stats.reconnects++;
+    setTimeout(() => this.connect(), this.backoff.next()).unref();
+  }
+
+  private apply(message: WatchTabletsResponse): void {
+    const revision = BigInt(message.revision);
+    switch (message.kind) {
+      case WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT:
+        this.pending ??= new Map();
+        for (const change of message.changes) {
+          if (change.tablet && !change.removed) this.pending.set(change.alias, entryOf(change));
+        }
+        return;
+      case WatchMessageKind.WATCH_MESSAGE_KIND_MARKER: {
+        const next = this.pending ?? new Map<string, TabletEntry>();
+        this.pending = undefined;
+        const changed: Array<{ alias: string; entry: TabletEntry | undefined }> = [];
+        for (const [alias] of this.tablets) if (!next.has(alias)) changed.push({ alias, entry: undefined });
+        for (const [alias, entry] of next) changed.push({ alias, entry });
+        this.tablets.clear();
+        for (const [alias, entry] of next) this.tablets.set(alias, entry);
+        this.revision = revision;
+        this.synced = true;
+        this.stats.snapshots++;
+        for (const resolve of this.readyWaiters.splice(0)) resolve();
+        this.onChange(this.cell, changed);
+        return;
+      }
+      case WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES: {
+        if (revision <= this.revision) {
+          this.stats.duplicateBatches++;
+          return;
+        }
+        const changed: Array<{ alias: string; entry: TabletEntry | undefined }> = [];
+        for (const change of message.changes) {
+          if (change.removed || !change.tablet) {
+            this.tablets.delete(change.alias);
+            changed.push({ alias: change.alias, entry: undefined });
+          } else {
+            const entry = entryOf(change);
+            this.tablets.set(change.alias, entry);
+            changed.push({ alias: change.alias, entry });
+          }
+        }
+        this.revision = revision;
+        this.stats.appliedBatches++;
+        if (message.resync) this.stats.resyncBatches++;
+        this.onChange(this.cell, changed);
+        return;
+      }
+      case WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK:
+        if (revision > this.revision) this.revision = revision;
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+function entryOf(change: TabletChange): TabletEntry {
+  return { tablet: change.tablet!, alive: change.alive, version: BigInt(change.version) };
+}

@@ -1,0 +1,100 @@
+import { EventEmitter } from 'node:events';
+import { credentials } from '@grpc/grpc-js';
+import { TabletType, type Tablet } from '../proto';
+import { CellTopoServiceClient } from '../proto/gen/topo/cell/v1/cell';
+import { GlobalTopoServiceClient } from '../proto/gen/topo/global/v1/global';
+import { CellTablets, type TabletEntry } from './cell-tablets';
+import { unaryCall } from './unary-call';
+
+export interface RouterViewOptions {
+  /** global-topo's address, host:port: where cells are discovered. */
+  globalAddress: string;
+  /** Watch only these cells; default every cell in the global topology. */
+  cells?: string[];
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface TabletViewChange {
+  cell: string;
+  alias: string;
+  /** The tablet now; undefined when it left the view. */
+  entry: TabletEntry | undefined;
+}
+
+/**
+ * What a router embeds: the tablets of every watched cell, held in memory and answered
+ * synchronously. A cell that becomes unreachable keeps its last view (see `staleness`);
+ * when it returns the view resumes from its last revision and applies exactly the missed
+ * changes, or re-lists when the revision is too old. Emits 'change' per applied change.
+ */
+export class RouterView extends EventEmitter {
+  private readonly cells = new Map<string, CellTablets>();
+  private readonly clients: Array<{ close(): void }> = [];
+
+  constructor(private readonly options: RouterViewOptions) {
+    super();
+  }
+
+  /** Discovers the cells and resolves once each has delivered its first snapshot. */
+  async start(): Promise<void> {
+    const global = new GlobalTopoServiceClient(this.options.globalAddress, credentials.createInsecure());
+    this.clients.push(global);
+    const names = this.options.cells ?? (await unaryCall(global.listCellInfos.bind(global), {})).names;
+    for (const cell of names) {
+      const info = await unaryCall(global.getCellInfo.bind(global), { name: cell });
+      const client = new CellTopoServiceClient(info.cellInfo!.serverAddress, credentials.createInsecure(), {
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        'grpc.keepalive_permit_without_calls': 1,
+      });
+      this.clients.push(client);
+      const tablets = new CellTablets(
+        cell,
+        client,
+        (changedCell, changes) => {
+          for (const change of changes) this.emit('change', { cell: changedCell, ...change } satisfies TabletViewChange);
+        },
+        { minMs: this.options.minBackoffMs, maxMs: this.options.maxBackoffMs },
+      );
+      this.cells.set(cell, tablets);
+    }
+    await Promise.all([...this.cells.values()].map((c) => c.ready()));
+  }
+
+  /** Alive tablets of a keyspace, shard and type, in one cell or all watched cells; sorted by alias. */
+  healthyTablets(keyspace: string, shard: string, type: TabletType, cell?: string): Tablet[] {
+    const result: Array<{ alias: string; tablet: Tablet }> = [];
+    for (const [name, tablets] of this.cells) {
+      if (cell !== undefined && name !== cell) continue;
+      for (const [alias, entry] of tablets.tablets) {
+        const t = entry.tablet;
+        if (entry.alive && t.keyspace === keyspace && t.shard === shard && t.type === type) result.push({ alias, tablet: t });
+      }
+    }
+    return result.sort((a, b) => (a.alias < b.alias ? -1 : 1)).map((r) => r.tablet);
+  }
+
+  /** Every tablet the view holds, alive or not, by cell. */
+  allTablets(cell: string): Map<string, TabletEntry> {
+    return new Map(this.cells.get(cell)?.tablets ?? []);
+  }
+
+  /** How stale each cell's view is: 0 while connected, else milliseconds since it last answered. */
+  staleness(): Record<string, number> {
+    return Object.fromEntries([...this.cells].map(([cell, tablets]) => [cell, tablets.staleForMs]));
+  }
+
+  cellStats(cell: string): CellTablets['stats'] | undefined {
+    return this.cells.get(cell)?.stats;
+  }
+
+  revision(cell: string): bigint | undefined {
+    return this.cells.get(cell)?.appliedRevision;
+  }
+
+  close(): void {
+    for (const tablets of this.cells.values()) tablets.close();
+    for (const client of this.clients) client.close();
+  }
+}

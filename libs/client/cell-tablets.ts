@@ -9,7 +9,8 @@ import {
 import { Backoff } from './backoff';
 
 export interface TabletEntry {
-  tablet: Tablet;
+  /** The record; undefined while only the liveness is known (the record has not arrived). */
+  tablet: Tablet | undefined;
   alive: boolean;
   version: bigint;
 }
@@ -109,7 +110,7 @@ export class CellTablets {
       case WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT:
         this.pending ??= new Map();
         for (const change of message.changes) {
-          if (change.tablet && !change.removed) this.pending.set(change.alias, entryOf(change));
+          if (!change.removed) this.pending.set(change.alias, merged(this.pending.get(change.alias), change));
         }
         return;
       case WatchMessageKind.WATCH_MESSAGE_KIND_MARKER: {
@@ -134,11 +135,11 @@ export class CellTablets {
         }
         const changed: Array<{ alias: string; entry: TabletEntry | undefined }> = [];
         for (const change of message.changes) {
-          if (change.removed || !change.tablet) {
+          if (change.removed) {
             this.tablets.delete(change.alias);
             changed.push({ alias: change.alias, entry: undefined });
           } else {
-            const entry = entryOf(change);
+            const entry = merged(this.tablets.get(change.alias), change);
             this.tablets.set(change.alias, entry);
             changed.push({ alias: change.alias, entry });
           }
@@ -158,6 +159,11 @@ export class CellTablets {
   }
 }
 
-function entryOf(change: TabletChange): TabletEntry {
-  return { tablet: change.tablet!, alive: change.alive, version: BigInt(change.version) };
+/** A tablet's entry after a change: the record and the liveness each replaced only when given. */
+function merged(current: TabletEntry | undefined, change: TabletChange): TabletEntry {
+  return {
+    tablet: change.tablet ?? current?.tablet,
+    alive: change.alive ?? current?.alive ?? false,
+    version: BigInt(change.version) > (current?.version ?? 0n) ? BigInt(change.version) : (current?.version ?? 0n),
+  };
 }

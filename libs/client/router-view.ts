@@ -69,7 +69,7 @@ export class RouterView extends EventEmitter {
       if (cell !== undefined && name !== cell) continue;
       for (const [alias, entry] of tablets.tablets) {
         const t = entry.tablet;
-        if (entry.alive && t.keyspace === keyspace && t.shard === shard && t.type === type) result.push({ alias, tablet: t });
+        if (t && entry.alive && t.keyspace === keyspace && t.shard === shard && t.type === type) result.push({ alias, tablet: t });
       }
     }
     return result.sort((a, b) => (a.alias < b.alias ? -1 : 1)).map((r) => r.tablet);

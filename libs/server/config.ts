@@ -29,7 +29,8 @@ export interface ExtraOption {
 
 export interface ConfigDefaults {
   listen: string;
-  root: string;
+  /** The root, or how to derive it from the service's own options (cell-topo: /topo/<cell>). */
+  root: string | ((extra: Record<string, string | undefined>) => string);
   /** Options only this service has, e.g. cell-topo's --cell. */
   extra?: Record<string, ExtraOption>;
 }
@@ -108,20 +109,21 @@ export function parseConfig(
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ConfigError(`--log-level must be debug, info, warn or error, got ${JSON.stringify(logLevel)}`);
   }
+  const extra = Object.fromEntries(
+    Object.entries(defaults.extra ?? {}).map(([name, option]) => {
+      const flag = values[name];
+      return [name, typeof flag === 'string' ? flag : (env[option.env] ?? option.default)];
+    }),
+  );
   return {
     listen,
     backend,
     etcdEndpoints: endpoints,
-    root: get('root') ?? defaults.root,
+    root: get('root') ?? (typeof defaults.root === 'function' ? defaults.root(extra) : defaults.root),
     lockTtlSeconds: wholeNumber('lock-ttl', get('lock-ttl') ?? '30', 1, 3600),
     requestTimeoutMs: wholeNumber('request-timeout', get('request-timeout') ?? '5000', 100, 600_000),
     shutdownGraceMs: wholeNumber('shutdown-grace', get('shutdown-grace') ?? '5000', 0, 600_000),
     logLevel: logLevel as LogLevel,
-    extra: Object.fromEntries(
-      Object.entries(defaults.extra ?? {}).map(([name, option]) => {
-        const flag = values[name];
-        return [name, typeof flag === 'string' ? flag : (env[option.env] ?? option.default)];
-      }),
-    ),
+    extra,
   };
 }

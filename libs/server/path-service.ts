@@ -23,7 +23,9 @@ import {
   type WatchRequest,
   type WatchResponse,
 } from '../proto/gen/topo/path/v1/path';
-import type { Store } from '../store';
+import { noNode, type Store } from '../store';
+import { checkDirPath, checkFilePath } from '../store/paths';
+import type { HubEvent, WatchHub } from '../watch';
 import { serverStream, unary, type CallTracker } from './handlers';
 import { optionalVersion, requireRevision, wireVersion } from './versions';
 
@@ -36,6 +38,7 @@ export const PATH_SERVICE_NAME = 'topo.path.v1.PathService';
 export function pathService(
   store: Store,
   tracker: CallTracker,
+  hub?: WatchHub,
 ): { definition: typeof PathServiceService; implementation: UntypedServiceImplementation } {
   const implementation = {
     listDir: unary<ListDirRequest, ListDirResponse>(tracker, 'ListDir', async (req) => ({
@@ -70,6 +73,7 @@ export function pathService(
       return {};
     }),
     watch: serverStream<WatchRequest, WatchResponse>(tracker, 'Watch', async (req, write, { signal }) => {
+      if (hub) return watchFileThroughHub(hub, req.path, write, signal);
       const watch = await store.watch(req.path, { signal });
       await write({ contents: Buffer.from(watch.current.contents), version: wireVersion(watch.current.version), current: true });
       for await (const change of watch.changes) {
@@ -81,6 +85,7 @@ export function pathService(
       'WatchRecursive',
       async (req, write, { signal }) => {
         const fromRevision = optionalVersion('from_revision', req.fromRevision);
+        if (hub) return watchDirThroughHub(hub, req.path, fromRevision ?? undefined, write, signal);
         const watch = await store.watchRecursive(req.path, { signal, fromRevision: fromRevision ?? undefined });
         if (fromRevision === null) {
           await write({
@@ -122,4 +127,70 @@ export function pathService(
     ),
   };
   return { definition: PathServiceService, implementation };
+}
+
+function toChange(event: HubEvent): Change {
+  return event.type === 'put'
+    ? { type: ChangeType.CHANGE_TYPE_PUT, path: event.path, contents: Buffer.from(event.contents), version: wireVersion(event.version) }
+    : { type: ChangeType.CHANGE_TYPE_DELETE, path: event.path, contents: Buffer.alloc(0), version: wireVersion(event.version) };
+}
+
+/** A file's watch served by the hub: its directory's one backend watch, filtered to the file. */
+async function watchFileThroughHub(
+  hub: WatchHub,
+  path: string,
+  write: (message: WatchResponse) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  checkFilePath(path);
+  const slash = path.lastIndexOf('/');
+  const subscription = hub.subscribe(slash === -1 ? '' : path.slice(0, slash), { filter: (p) => p === path, signal });
+  for await (const message of subscription) {
+    if (message.kind === 'snapshot') {
+      const current = message.entries.find((e) => e.path === path);
+      if (!current) throw noNode(path);
+      await write({ contents: Buffer.from(current.contents), version: wireVersion(current.version), current: true });
+    } else if (message.kind === 'batch') {
+      for (const event of message.events) {
+        if (event.path !== path) continue;
+        if (event.type === 'delete') throw noNode(path);
+        await write({ contents: Buffer.from(event.contents), version: wireVersion(event.version), current: false });
+      }
+    }
+  }
+}
+
+/** A directory's recursive watch served by the hub; bookmarks go out as empty messages. */
+async function watchDirThroughHub(
+  hub: WatchHub,
+  path: string,
+  fromRevision: bigint | undefined,
+  write: (message: WatchRecursiveResponse) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  checkDirPath(path);
+  for await (const message of hub.subscribe(path, { fromRevision, signal })) {
+    switch (message.kind) {
+      case 'snapshot':
+        await write({
+          snapshot: true,
+          revision: wireVersion(message.revision),
+          changes: message.entries.map((kv) => ({
+            type: ChangeType.CHANGE_TYPE_PUT,
+            path: kv.path,
+            contents: Buffer.from(kv.contents),
+            version: wireVersion(kv.version),
+          })),
+        });
+        break;
+      case 'batch':
+        await write({ snapshot: false, revision: wireVersion(message.revision), changes: message.events.map(toChange) });
+        break;
+      case 'bookmark':
+        await write({ snapshot: false, revision: wireVersion(message.revision), changes: [] });
+        break;
+      case 'marker':
+        break;
+    }
+  }
 }

@@ -117,7 +117,13 @@ describe('TabletRegistry.register', () => {
     expect(again.leaseId).toBe(first.leaseId);
     expect(again.revision).toBeGreaterThan(first.revision);
     expect((await tablets().get(alias(100))).tablet.type).toBe(TabletType.RDONLY);
-    expect(await versionOf(store(), ALIVE)).toBe(first.revision);
+    // The Alive key carries the routing fields watch filters use: rewritten in the same
+    // transaction, on the same lease.
+    expect(await versionOf(store(), ALIVE)).toBe(again.revision);
+    const alive = JSON.parse(Buffer.from((await store().get(ALIVE)).contents).toString()) as Record<string, unknown>;
+    expect(alive).toMatchObject({ keyspace: 'ks', shard: '-80', type: TabletType.RDONLY, lease_id: first.leaseId.toString() });
+    await store().revokeLease(first.leaseId);
+    expect((await tablets().get(alias(100))).alive).toBe(false);
   });
 
   it('moves the node when the tablet comes back in another shard', async () => {

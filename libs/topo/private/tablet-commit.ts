@@ -18,22 +18,51 @@ export interface AliveMarker {
   time: string;
 }
 
+/**
+ * The tablet fields watch filters select on, copied into the Alive key so a liveness
+ * change can be filtered (keyspace, shard, tablet type) without reading the record.
+ */
+export interface AliveRouting {
+  keyspace: string;
+  shard: string;
+  type: number;
+}
+
 interface AliveJson {
   session: string;
   lease_id: string;
   ttl_seconds: number;
   time: string;
+  keyspace?: string;
+  shard?: string;
+  type?: number;
 }
 
-export function encodeAliveMarker(marker: AliveMarker): Uint8Array {
+export function encodeAliveMarker(marker: AliveMarker, tablet?: Tablet): Uint8Array {
   const json: AliveJson = {
     session: marker.session,
     // Decimal string: lease ids are 64-bit and JSON numbers are not.
     lease_id: marker.leaseId.toString(),
     ttl_seconds: marker.ttlSeconds,
     time: marker.time,
+    ...(tablet ? { keyspace: tablet.keyspace, shard: tablet.shard, type: tablet.type } : {}),
   };
   return Buffer.from(JSON.stringify(json));
+}
+
+/** The routing fields an Alive key carries, or undefined when it has none. */
+export function parseAliveRouting(contents: Uint8Array): AliveRouting | undefined {
+  try {
+    const json = JSON.parse(Buffer.from(contents).toString('utf8')) as Partial<AliveJson>;
+    if (typeof json.keyspace !== 'string' || typeof json.shard !== 'string' || typeof json.type !== 'number') return undefined;
+    return { keyspace: json.keyspace, shard: json.shard, type: json.type };
+  } catch {
+    return undefined;
+  }
+}
+
+function routingChanged(before: Tablet | undefined, after: Tablet): boolean {
+  return !before || before.keyspace !== after.keyspace || before.shard !== after.shard || before.type !== after.type;
 }
 
 /** The marker, or undefined for contents in another format (written by some other tool). */
@@ -126,8 +155,13 @@ export async function planTabletCommit(
     ops.push({ type: 'delete', path: recordPath });
   }
 
+  const finalTablet = change.type === 'put' ? change.tablet : change.type === 'keep' ? state.tablet?.value : undefined;
   if (alive.type === 'put') {
-    ops.push({ type: 'put', path: alivePath, contents: encodeAliveMarker(alive.marker), lease: alive.marker.leaseId });
+    ops.push({ type: 'put', path: alivePath, contents: encodeAliveMarker(alive.marker, finalTablet), lease: alive.marker.leaseId });
+  } else if (alive.type === 'keep' && state.alive?.marker && change.type === 'put' && routingChanged(state.tablet?.value, change.tablet)) {
+    // Keep the copy of the routing fields in step, on the same lease.
+    const marker = state.alive.marker;
+    ops.push({ type: 'put', path: alivePath, contents: encodeAliveMarker(marker, change.tablet), lease: marker.leaseId });
   } else if (alive.type === 'delete' && state.alive) {
     ops.push({ type: 'delete', path: alivePath });
   }

@@ -1,0 +1,130 @@
+import { Tablet, TabletType } from '../../libs/proto';
+import { TabletChange, WatchMessageKind, WatchTabletsResponse } from '../../libs/proto/gen/topo/cell/v1/cell';
+import { invalidArgument } from '../../libs/server';
+import type { KVInfo } from '../../libs/store';
+import { parseAliveRouting, validateKeyspaceName, validateShardName } from '../../libs/topo';
+import { encodeOnce, type HubEvent, type HubFilter } from '../../libs/watch';
+
+/**
+ * WatchTablets on the wire. The hub hands every subscriber the same event objects; each
+ * event is decoded once and encoded once per form (changed or left the filter), and a
+ * subscriber's message is those encoded changes concatenated behind a small header:
+ * repeated message fields are just their encoded entries one after another.
+ */
+
+const TABLET_PATH = /^tablets\/([^/]+)\/(Tablet|Alive)$/;
+const CHANGES_FIELD_TAG = 0x1a; // field 3, length-delimited
+
+export interface TabletFilterSpec {
+  keyspace?: string;
+  shard?: string;
+  types?: Set<TabletType>;
+}
+
+export function tabletFilterSpec(req: { keyspace: string; shard: string; tabletTypes: TabletType[] }): TabletFilterSpec {
+  for (const type of req.tabletTypes) {
+    if (!(type in TabletType) || type === TabletType.UNKNOWN) throw invalidArgument('tablet_types', `unknown tablet type ${String(type)}`);
+  }
+  return {
+    keyspace: req.keyspace === '' ? undefined : validateKeyspaceName(req.keyspace, 'keyspace'),
+    shard: req.shard === '' ? undefined : validateShardName(req.shard, 'shard'),
+    types: req.tabletTypes.length === 0 ? undefined : new Set(req.tabletTypes),
+  };
+}
+
+function matches(spec: TabletFilterSpec, fields: { keyspace: string; shard: string; type: number } | undefined): boolean {
+  if (!fields) return spec.keyspace === undefined && spec.shard === undefined && spec.types === undefined;
+  return (
+    (spec.keyspace === undefined || fields.keyspace === spec.keyspace) &&
+    (spec.shard === undefined || fields.shard === spec.shard) &&
+    (spec.types === undefined || spec.types.has(fields.type))
+  );
+}
+
+const decodeTablet = (contents: Uint8Array): Tablet | undefined => {
+  try {
+    return Tablet.decode(contents);
+  } catch {
+    return undefined;
+  }
+};
+
+// Decoded once per stored value, whatever the number of subscribers filtering on it.
+const decodedTablets = new WeakMap<Uint8Array, Tablet | undefined>();
+function tabletOf(contents: Uint8Array): Tablet | undefined {
+  if (!decodedTablets.has(contents)) decodedTablets.set(contents, decodeTablet(contents));
+  return decodedTablets.get(contents);
+}
+
+function fieldsOf(path: string, contents: Uint8Array | undefined): { keyspace: string; shard: string; type: number } | undefined {
+  if (!contents) return undefined;
+  return path.endsWith('/Tablet') ? tabletOf(contents) : parseAliveRouting(contents);
+}
+
+export function hubFilterFor(spec: TabletFilterSpec): HubFilter {
+  const unfiltered = spec.keyspace === undefined && spec.shard === undefined && spec.types === undefined;
+  return (path, contents) => {
+    if (!TABLET_PATH.test(path)) return false;
+    return unfiltered || matches(spec, fieldsOf(path, contents));
+  };
+}
+
+function entry(change: TabletChange): Buffer {
+  const body = TabletChange.encode(change).finish();
+  const length: number[] = [];
+  let n = body.length;
+  while (n > 0x7f) {
+    length.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  length.push(n);
+  return Buffer.concat([Buffer.from([CHANGES_FIELD_TAG, ...length]), body]);
+}
+
+const encodeChanged = (event: HubEvent): Buffer => {
+  const [, alias, file] = TABLET_PATH.exec(event.path)!;
+  if (file === 'Tablet') {
+    return event.type === 'put'
+      ? entry({ alias, tablet: tabletOf(event.contents), removed: false, version: event.version.toString() })
+      : entry({ alias, removed: true, version: event.version.toString() });
+  }
+  return entry({ alias, alive: event.type === 'put', removed: false, version: event.version.toString() });
+};
+
+const encodeLeft = (event: HubEvent): Buffer => {
+  const [, alias] = TABLET_PATH.exec(event.path)!;
+  return entry({ alias, removed: true, version: event.version.toString() });
+};
+
+const encodeSnapshotEntry = (kv: KVInfo): Buffer => {
+  const [, alias, file] = TABLET_PATH.exec(kv.path)!;
+  return file === 'Tablet'
+    ? entry({ alias, tablet: tabletOf(kv.contents), removed: false, version: kv.version.toString() })
+    : entry({ alias, alive: true, removed: false, version: kv.version.toString() });
+};
+
+/** The encoded change an event becomes for a subscriber with this filter, if any. */
+export function encodedChange(event: HubEvent, spec: TabletFilterSpec): Buffer | undefined {
+  if (!TABLET_PATH.test(event.path)) return undefined;
+  const unfiltered = spec.keyspace === undefined && spec.shard === undefined && spec.types === undefined;
+  if (unfiltered || event.type === 'delete' || matches(spec, fieldsOf(event.path, event.contents))) {
+    return encodeOnce(event, encodeChanged);
+  }
+  // It passed the hub's filter on its previous value: it left this subscriber's view. A
+  // liveness key moving out goes with its record's change in the same transaction.
+  return event.path.endsWith('/Tablet') ? encodeOnce(event, encodeLeft) : undefined;
+}
+
+export function encodedSnapshotEntry(kv: KVInfo): Buffer {
+  return encodeOnce(kv, encodeSnapshotEntry);
+}
+
+export function tabletsMessage(kind: WatchMessageKind, revision: bigint, changes: Buffer[], resync = false): Buffer {
+  const header = WatchTabletsResponse.encode({ kind, revision: revision.toString(), changes: [], resync }).finish();
+  return Buffer.concat([header, ...changes]);
+}
+
+/** Serializes pre-encoded messages as they are, and message objects the usual way. */
+export function serializeTabletsResponse(value: WatchTabletsResponse | Buffer): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(WatchTabletsResponse.encode(value).finish());
+}

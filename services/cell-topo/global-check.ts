@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { GlobalView } from '../../libs/client/global-view';
 import type { Tablet } from '../../libs/proto';
 import { StatusError } from '../../libs/server';
-import { validateShardName } from '../../libs/topo';
+import { validateShardName, validateTablet } from '../../libs/topo';
 
 /**
  * A tablet's keyspace and shard must exist in the global topology. The answer comes from
@@ -10,6 +10,8 @@ import { validateShardName } from '../../libs/topo';
  */
 export function checkTabletInGlobal(view: GlobalView, tablet: Tablet | undefined): void {
   if (!tablet) return;
+  // Bad input is INVALID_ARGUMENT whatever the global topology holds.
+  validateTablet(tablet, 'tablet');
   if (!view.isSynced) {
     throw new StatusError(status.UNAVAILABLE, 'the global topology is not known yet: global-topo has not answered');
   }

@@ -1,0 +1,75 @@
+import { credentials } from '@grpc/grpc-js';
+import { CellTopoServiceClient } from '../../libs/proto/gen/topo/cell/v1/cell';
+import { PathServiceClient } from '../../libs/proto/gen/topo/path/v1/path';
+import { Logger, TopoServer } from '../../libs/server';
+import { openStore, type Store } from '../../libs/store';
+import type { WatchHubOptions } from '../../libs/watch';
+import { cellTopoServices } from './cell-topo-wiring';
+
+export interface CellTopoFixture {
+  server: TopoServer;
+  store: Store;
+  address: string;
+  client: CellTopoServiceClient;
+  path: PathServiceClient;
+  newClient(): CellTopoServiceClient;
+  stop(): Promise<void>;
+}
+
+/** An in-process cell-topo on a loopback port over the given etcd (or memory) and root. */
+export async function startCellTopo(options: {
+  endpoints: string[];
+  root: string;
+  cell: string;
+  globalAddress: string;
+  backend?: 'etcd' | 'memory';
+  hub?: WatchHubOptions;
+  tabletTtlSeconds?: number;
+}): Promise<CellTopoFixture> {
+  const backend = options.backend ?? 'etcd';
+  const store = openStore({ backend, endpoints: options.endpoints, root: options.root, requestTimeoutMs: 2000 });
+  const server = await TopoServer.start({
+    config: {
+      listen: '127.0.0.1:0',
+      backend,
+      etcdEndpoints: options.endpoints,
+      root: options.root,
+      lockTtlSeconds: 30,
+      requestTimeoutMs: 2000,
+      shutdownGraceMs: 1000,
+      logLevel: 'error',
+      extra: {},
+    },
+    store,
+    log: new Logger({}, 'error'),
+    healthProbeIntervalMs: 500,
+    services: (tracker) =>
+      cellTopoServices(store, tracker, {
+        cell: options.cell,
+        globalAddress: options.globalAddress,
+        defaultTabletTtlSeconds: options.tabletTtlSeconds,
+        hub: options.hub,
+      }),
+  });
+  const address = `127.0.0.1:${server.port}`;
+  const clients: Array<{ close(): void }> = [];
+  const newClient = (): CellTopoServiceClient => {
+    const client = new CellTopoServiceClient(address, credentials.createInsecure());
+    clients.push(client);
+    return client;
+  };
+  const path = new PathServiceClient(address, credentials.createInsecure());
+  clients.push(path);
+  return {
+    server,
+    store,
+    address,
+    client: newClient(),
+    path,
+    newClient,
+    async stop() {
+      for (const client of clients) client.close();
+      await server.shutdown();
+    },
+  };
+}

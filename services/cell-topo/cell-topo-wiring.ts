@@ -14,8 +14,12 @@ export interface CellTopoSettings {
 }
 
 /** Everything a cell-topo process serves, over one store: shared by main and the tests. */
-export function cellTopoServices(store: Store, tracker: CallTracker, settings: CellTopoSettings): ServiceRegistration[] {
-  const hub = new WatchHub(store, { ...settings.hub, log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) });
+export function cellTopoServices(
+  store: Store,
+  tracker: CallTracker,
+  settings: CellTopoSettings,
+  hub: WatchHub = new WatchHub(store, { ...settings.hub, log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) }),
+): ServiceRegistration[] {
   const view = new GlobalView({ address: settings.globalAddress, log: (msg, fields) => tracker.log.info(msg, fields) });
   const topo = new CellTopology(store, {
     cell: settings.cell,

@@ -3,11 +3,12 @@ import { CellTopoServiceClient } from '../../libs/proto/gen/topo/cell/v1/cell';
 import { PathServiceClient } from '../../libs/proto/gen/topo/path/v1/path';
 import { Logger, TopoServer } from '../../libs/server';
 import { openStore, type Store } from '../../libs/store';
-import type { WatchHubOptions } from '../../libs/watch';
+import { WatchHub, type WatchHubOptions } from '../../libs/watch';
 import { cellTopoServices } from './cell-topo-wiring';
 
 export interface CellTopoFixture {
   server: TopoServer;
+  hub: WatchHub;
   store: Store;
   address: string;
   client: CellTopoServiceClient;
@@ -28,6 +29,7 @@ export async function startCellTopo(options: {
 }): Promise<CellTopoFixture> {
   const backend = options.backend ?? 'etcd';
   const store = openStore({ backend, endpoints: options.endpoints, root: options.root, requestTimeoutMs: 2000 });
+  const hub = new WatchHub(store, options.hub);
   const server = await TopoServer.start({
     config: {
       listen: '127.0.0.1:0',
@@ -48,8 +50,7 @@ export async function startCellTopo(options: {
         cell: options.cell,
         globalAddress: options.globalAddress,
         defaultTabletTtlSeconds: options.tabletTtlSeconds,
-        hub: options.hub,
-      }),
+      }, hub),
   });
   const address = `127.0.0.1:${server.port}`;
   const clients: Array<{ close(): void }> = [];
@@ -62,6 +63,7 @@ export async function startCellTopo(options: {
   clients.push(path);
   return {
     server,
+    hub,
     store,
     address,
     client: newClient(),

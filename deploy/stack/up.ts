@@ -1,8 +1,8 @@
 /**
  * The local stack: one etcd cluster for the global topology and one per cell, data kept
- * under ./.data so a restart keeps the topology, and global-topo. Registers each cell in
- * the global topology (CellInfo: the address its cell-topo serves on and its root), prints
- * where everything is, and stops it all on Ctrl-C.
+ * under ./.data so a restart keeps the topology, global-topo, and one cell-topo per cell.
+ * Registers each cell in the global topology (CellInfo: its cell-topo's address and its
+ * root), prints where everything is, and stops it all on Ctrl-C.
  *
  *   npx ts-node --transpile-only deploy/stack/up.ts [--cells zone1,zone2] [--data-dir .data]
  */
@@ -94,12 +94,30 @@ async function main(): Promise<void> {
     }
     const listed = (await call(client.listCellInfos.bind(client), {})).names;
     client.close();
+    for (const [cell, etcd] of cellEtcds) {
+      const address = cellAddresses.get(cell)!;
+      log(`starting cell-topo for ${cell} on ${address}`);
+      services.push(
+        await ServiceProcess.start({
+          main: join(__dirname, '..', '..', 'services', 'cell-topo', 'main.ts'),
+          args: [
+            '--cell', cell,
+            '--global-topo', globalAddress,
+            '--etcd-endpoints', etcd.endpoints.join(','),
+            '--root', `/topo/${cell}`,
+            '--listen', address,
+          ],
+          logFile: join(dataDir, `cell-topo-${cell}.log`),
+        }),
+      );
+    }
 
     console.log('');
     console.log(`global-topo:          ${globalAddress}  (logs ${join(dataDir, 'global-topo.log')})`);
     console.log(`global topology etcd: ${globalEtcd.endpoints.join(',')}  root /topo/global`);
     for (const [cell, etcd] of cellEtcds) {
-      console.log(`cell ${cell} etcd:      ${etcd.endpoints.join(',')}  root /topo/${cell}  (cell-topo address ${cellAddresses.get(cell)})`);
+      console.log(`cell-topo ${cell}:      ${cellAddresses.get(cell)}  (logs ${join(dataDir, `cell-topo-${cell}.log`)})`);
+      console.log(`cell ${cell} etcd:      ${etcd.endpoints.join(',')}  root /topo/${cell}`);
     }
     console.log(`cells registered: ${listed.join(', ')}`);
     console.log('');
@@ -107,7 +125,13 @@ async function main(): Promise<void> {
     console.log(`  grpcurl -plaintext ${globalAddress} list`);
     console.log(`  grpcurl -plaintext -d '{"name":"commerce"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateKeyspace`);
     console.log(`  grpcurl -plaintext -d '{"keyspace":"commerce","name":"-80"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateShard`);
+    const firstCell = cells[0];
+    const firstAddress = cellAddresses.get(firstCell);
     console.log(`  grpcurl -plaintext -d '{"path":""}' ${globalAddress} topo.path.v1.PathService/WatchRecursive`);
+    console.log(`  grpcurl -plaintext -d '{}' ${firstAddress} topo.cell.v1.CellTopoService/WatchTablets`);
+    console.log(
+      `  grpcurl -plaintext -d '{"registration":{"tablet":{"alias":{"cell":"${firstCell}","uid":100},"hostname":"localhost","keyspace":"commerce","shard":"-80","type":"REPLICA"},"session":"me","ttl":"30s"}}' ${firstAddress} topo.cell.v1.CellTopoService/RegisterTablet`,
+    );
     console.log('');
     if (values['exit-after-start']) {
       await stopAll();

@@ -7,8 +7,11 @@ export interface Summary {
   mean: number;
 }
 
-export function summarize(samplesMs: number[]): Summary {
-  const sorted = [...samplesMs].sort((a, b) => a - b);
+/** Percentiles of the samples; NaN throughout when there are none. */
+export function summarize(samplesMs: ArrayLike<number>): Summary {
+  // A typed array sorts numerically and copes with the millions of samples a watch run yields.
+  const sorted = Float64Array.from(samplesMs).sort();
+  if (sorted.length === 0) return { count: 0, p50: NaN, p99: NaN, max: NaN, mean: NaN };
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return {
     count: sorted.length,

@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps tools node_modules proto lint typecheck test bench up clean
+.PHONY: all deps tools node_modules proto lint typecheck test bench up demo clean
 
 all: test
 
@@ -63,6 +63,10 @@ bench: deps proto
 
 up: deps proto
 	node -r ts-node/register/transpile-only deploy/stack/up.ts
+
+# Simulated tablets in every cell and a router printing its live view; needs `make up`.
+demo: proto
+	node -r ts-node/register/transpile-only deploy/stack/demo.ts
 
 clean:
 	rm -rf dist libs/proto/gen .data

@@ -98,6 +98,12 @@ export class BenchStack {
     return pid;
   }
 
+  /** Every process of the stack now running, for CPU accounting. */
+  get pids(): number[] {
+    const pids = [this.globalEtcd.members[0].pid, this.cellEtcd.members[0].pid, this.globalTopo.child.pid, this.cellTopo?.child.pid];
+    return pids.filter((pid): pid is number => pid !== undefined);
+  }
+
   /** A fresh cell-topo process; the previous one, if any, is stopped first. */
   async startCellTopo(): Promise<{ address: string; pid: number }> {
     await this.stopCellTopo();

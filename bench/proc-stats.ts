@@ -58,6 +58,33 @@ export class CpuMeter {
   }
 }
 
+/** Busy CPU seconds of the whole machine so far, from /proc/stat (user through steal). */
+export function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return (user + nice + system + irq + softirq + steal) / clockTicksPerSecond();
+}
+
+/**
+ * CPU the machine spent outside the given processes between two points, as a percentage of
+ * one core: the benchmark's noise floor on a shared machine.
+ */
+export class OtherCpuMeter {
+  private readonly own: CpuMeter;
+  private readonly startBusy = machineBusySeconds();
+  private readonly startWall = process.hrtime.bigint();
+
+  constructor(pids: number[]) {
+    this.own = new CpuMeter(pids);
+  }
+
+  percentOfOneCore(): number {
+    const wallSeconds = Number(process.hrtime.bigint() - this.startWall) / 1e9;
+    const machine = (100 * (machineBusySeconds() - this.startBusy)) / wallSeconds;
+    return Math.max(0, machine - this.own.percentOfOneCore());
+  }
+}
+
 export interface EtcdWatchGauges {
   watchers: number;
   watchStreams: number;

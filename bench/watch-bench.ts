@@ -17,7 +17,7 @@ import { Tablet, TabletType } from '../libs/proto';
 import { CellTopoServiceClient } from '../libs/proto/gen/topo/cell/v1/cell';
 import { tabletPath } from '../libs/topo';
 import { BenchStack, evenShards, whenAvailable } from './bench-stack';
-import { CpuMeter, etcdWatchGauges, fdLimit, openFds, rssKiB } from './proc-stats';
+import { CpuMeter, etcdWatchGauges, fdLimit, openFds, OtherCpuMeter, rssKiB } from './proc-stats';
 import { measureRegistration, type RegistrationResult } from './registration';
 import { printTable, summarize, type Summary } from './stats';
 import { nowNs, type SubscriberKind } from './watch-protocol';
@@ -73,6 +73,8 @@ interface RunResult {
   etcdKiBPerStream: number;
   etcdCpu: number;
   clientCpu: number;
+  /** Machine CPU outside the benchmark's processes during the writes. */
+  otherCpu: number;
   watchers: number;
   watchStreams: number;
   slowWatchers: number;
@@ -181,11 +183,13 @@ async function measure(
     cellTopo: cellTopo && new CpuMeter([cellTopo.pid]),
     etcd: new CpuMeter([etcdPid]),
     clients: new CpuMeter(workers.pids),
+    others: new OtherCpuMeter([process.pid, ...stack.pids, ...workers.pids]),
   };
   const acks = await writeChanges(writer, stack.cellRoot);
   const cellTopoCpu = cpu.cellTopo?.percentOfOneCore();
   const etcdCpu = cpu.etcd.percentOfOneCore();
   const clientCpu = cpu.clients.percentOfOneCore();
+  const otherCpu = cpu.others.percentOfOneCore();
 
   // Every open stream owes a receipt of every write; wait for them, within a bound.
   const owed = acks.length * openCount;
@@ -226,6 +230,7 @@ async function measure(
     etcdKiBPerStream,
     etcdCpu,
     clientCpu,
+    otherCpu,
     watchers: gauges.watchers,
     watchStreams: gauges.watchStreams,
     slowWatchers: gauges.slowWatchers,
@@ -276,6 +281,7 @@ function runNotes(run: RunResult): string {
     `N=${run.streams} ${run.kind}: opened ${run.opened}/${run.streams} in ${(run.openMs / 1000).toFixed(1)} s`,
     `${run.writes} writes, ${run.delivered}/${run.expected} receipts ${run.delivered >= run.expected ? 'within' : 'NOT all within'} ${(run.drainedMs / 1000).toFixed(1)} s of the last write`,
     `serving process fds ${run.fds}`,
+    `CPU outside the benchmark ${run.otherCpu.toFixed(0)}% of a core`,
   ];
   if (run.duplicates > 0) parts.push(`${run.duplicates} duplicate receipts`);
   if (run.broken > 0) parts.push(`${run.broken} streams broke after opening`);
@@ -327,25 +333,31 @@ async function main(): Promise<void> {
   }
 
   try {
+    const progress = (what: string): void => console.error(`[watch-bench] ${what} at ${((performance.now() - started) / 1000).toFixed(0)} s`);
     stack = await BenchStack.start({ cell: CELL, keyspace: KEYSPACE, shards: evenShards(REGISTRATION_CONCURRENCY) });
+    progress('stack up');
     workers = await WatchWorkers.start(WORKERS);
+    progress('client workers up');
     const clock = await workers.checkClock(50);
     if (clock.outside > 0) {
       console.warn(`warning: ${clock.outside} clock pings fell outside the round trip (worst ${clock.worstOutsideUs.toFixed(1)} µs)`);
     }
     writer = new Etcd3({ hosts: stack.cellEtcd.endpoints });
     await createWatchedTablets((await stack.startCellTopo()).address);
+    progress('tablets created');
 
     const runs: RunResult[] = [];
     const rows: Array<Record<string, string>> = [];
     for (const streams of STREAM_COUNTS) {
       const cellTopo = await stack.startCellTopo();
+      progress(`N=${streams}: cell-topo up`);
       const ours = await measure(stack, workers, writer, 'cell-topo', streams, cellTopo);
       await stack.stopCellTopo();
+      progress(`N=${streams}: cell-topo measured`);
       const baseline = await measure(stack, workers, writer, 'etcd', streams, undefined);
       runs.push(baseline, ours);
       rows.push(watchRow(baseline, undefined), watchRow(ours, baseline));
-      console.error(`[watch-bench] N=${streams} done at ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      progress(`N=${streams}: etcd measured`);
     }
     const registration = REGISTRATIONS > 0 ? await measureRegistration(stack, REGISTRATIONS, REGISTRATION_CONCURRENCY) : [];
 

@@ -20,6 +20,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: process.env.DATA_DIR ?? '.data' },
     'global-port': { type: 'string', default: process.env.GLOBAL_ETCD_PORT ?? '2379' },
     'global-topo-port': { type: 'string', default: process.env.GLOBAL_TOPO_PORT ?? '15999' },
+    backend: { type: 'string', default: process.env.BACKEND ?? 'etcd' },
     'exit-after-start': { type: 'boolean', default: false },
   },
 });
@@ -44,6 +45,9 @@ async function main(): Promise<void> {
   const cells = values.cells!.split(',').map((c) => c.trim()).filter(Boolean);
   const globalPort = Number(values['global-port']);
   const globalTopoPort = Number(values['global-topo-port']);
+  const backend = values.backend!;
+  if (backend !== 'etcd' && backend !== 'memory') throw new Error(`--backend must be etcd or memory, got ${backend}`);
+  const etcdEndpoints = new Map<string, string>();
   const clusters: EtcdCluster[] = [];
   const services: ServiceProcess[] = [];
   let stopping = false;
@@ -60,27 +64,32 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
 
   try {
-    log(`starting global etcd on 127.0.0.1:${globalPort} (data ${join(dataDir, 'etcd-global')})`);
-    const globalEtcd = await EtcdCluster.start({
-      dataDir: join(dataDir, 'etcd-global'),
-      keepData: true,
-      clientPorts: [globalPort],
-    });
-    clusters.push(globalEtcd);
-    const cellEtcds = new Map<string, EtcdCluster>();
-    for (const [index, cell] of cells.entries()) {
-      const port = globalPort + 100 * (index + 1);
-      log(`starting ${cell} etcd on 127.0.0.1:${port}`);
-      const etcd = await EtcdCluster.start({ dataDir: join(dataDir, `etcd-${cell}`), keepData: true, clientPorts: [port] });
-      clusters.push(etcd);
-      cellEtcds.set(cell, etcd);
+    const memory = backend === 'memory';
+    const storeArgs = new Map<string, string[]>();
+    if (memory) {
+      log('backend memory: no etcd; each service keeps its topology in its own memory, gone when it stops');
+      for (const name of ['global', ...cells]) storeArgs.set(name, ['--backend', 'memory']);
+    } else {
+      log(`starting global etcd on 127.0.0.1:${globalPort} (data ${join(dataDir, 'etcd-global')})`);
+      const globalEtcd = await EtcdCluster.start({ dataDir: join(dataDir, 'etcd-global'), keepData: true, clientPorts: [globalPort] });
+      clusters.push(globalEtcd);
+      storeArgs.set('global', ['--etcd-endpoints', globalEtcd.endpoints.join(',')]);
+      etcdEndpoints.set('global', globalEtcd.endpoints.join(','));
+      for (const [index, cell] of cells.entries()) {
+        const port = globalPort + 100 * (index + 1);
+        log(`starting ${cell} etcd on 127.0.0.1:${port}`);
+        const etcd = await EtcdCluster.start({ dataDir: join(dataDir, `etcd-${cell}`), keepData: true, clientPorts: [port] });
+        clusters.push(etcd);
+        storeArgs.set(cell, ['--etcd-endpoints', etcd.endpoints.join(',')]);
+        etcdEndpoints.set(cell, etcd.endpoints.join(','));
+      }
     }
 
     log(`starting global-topo on 127.0.0.1:${globalTopoPort}`);
     services.push(
       await ServiceProcess.start({
         main: join(__dirname, '..', '..', 'services', 'global-topo', 'main.ts'),
-        args: ['--etcd-endpoints', globalEtcd.endpoints.join(','), '--listen', `127.0.0.1:${globalTopoPort}`, '--root', '/topo/global'],
+        args: [...storeArgs.get('global')!, '--listen', `127.0.0.1:${globalTopoPort}`, '--root', '/topo/global'],
         logFile: join(dataDir, 'global-topo.log'),
       }),
     );
@@ -94,19 +103,13 @@ async function main(): Promise<void> {
     }
     const listed = (await call(client.listCellInfos.bind(client), {})).names;
     client.close();
-    for (const [cell, etcd] of cellEtcds) {
+    for (const cell of cells) {
       const address = cellAddresses.get(cell)!;
       log(`starting cell-topo for ${cell} on ${address}`);
       services.push(
         await ServiceProcess.start({
           main: join(__dirname, '..', '..', 'services', 'cell-topo', 'main.ts'),
-          args: [
-            '--cell', cell,
-            '--global-topo', globalAddress,
-            '--etcd-endpoints', etcd.endpoints.join(','),
-            '--root', `/topo/${cell}`,
-            '--listen', address,
-          ],
+          args: [...storeArgs.get(cell)!, '--cell', cell, '--global-topo', globalAddress, '--root', `/topo/${cell}`, '--listen', address],
           logFile: join(dataDir, `cell-topo-${cell}.log`),
         }),
       );
@@ -114,10 +117,10 @@ async function main(): Promise<void> {
 
     console.log('');
     console.log(`global-topo:          ${globalAddress}  (logs ${join(dataDir, 'global-topo.log')})`);
-    console.log(`global topology etcd: ${globalEtcd.endpoints.join(',')}  root /topo/global`);
-    for (const [cell, etcd] of cellEtcds) {
+    if (etcdEndpoints.has('global')) console.log(`global topology etcd: ${etcdEndpoints.get('global')}  root /topo/global`);
+    for (const cell of cells) {
       console.log(`cell-topo ${cell}:      ${cellAddresses.get(cell)}  (logs ${join(dataDir, `cell-topo-${cell}.log`)})`);
-      console.log(`cell ${cell} etcd:      ${etcd.endpoints.join(',')}  root /topo/${cell}`);
+      if (etcdEndpoints.has(cell)) console.log(`cell ${cell} etcd:      ${etcdEndpoints.get(cell)}  root /topo/${cell}`);
     }
     console.log(`cells registered: ${listed.join(', ')}`);
     console.log('');

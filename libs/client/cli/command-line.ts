@@ -5,7 +5,7 @@ import { commandHelp, groupHelp, topHelp } from './help-text';
 
 export type Invocation =
   | { kind: 'help'; text: string }
-  | { kind: 'run'; command: Command; args: string[]; values: Record<string, OptionValue> };
+  | { kind: 'run'; command: Command; args: string[]; values: Record<string, OptionValue>; help: string };
 
 /**
  * Splits argv into the command (one or two words) and its arguments. Global flags may come
@@ -73,7 +73,7 @@ export function parseCommandLine(argv: string[], entries: CommandEntry[]): Invoc
   if (parsed.positionals.length > args.length) {
     throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[args.length])}`, help);
   }
-  return { kind: 'run', command, args: parsed.positionals, values: parsed.values };
+  return { kind: 'run', command, args: parsed.positionals, values: parsed.values, help };
 }
 
 /** How many tokens a global flag before the command takes; anything else is a usage error. */

@@ -84,12 +84,16 @@ export class CommandContext {
     return this.values[name] === true;
   }
 
-  /** Every value of a repeatable flag, each also split on commas: `--cells a,b --cells c`. */
-  list(name: string): string[] {
+  /** Every value of a repeatable flag, in order. */
+  all(name: string): string[] {
     const value = this.values[name];
     const raw = Array.isArray(value) ? value : value === undefined ? [] : [value];
-    return raw
-      .filter((v): v is string => typeof v === 'string')
+    return raw.filter((v): v is string => typeof v === 'string');
+  }
+
+  /** Every value of a repeatable flag, each also split on commas: `--cells a,b --cells c`. */
+  list(name: string): string[] {
+    return this.all(name)
       .flatMap((v) => v.split(','))
       .map((v) => v.trim())
       .filter((v) => v !== '');

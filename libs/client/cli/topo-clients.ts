@@ -77,10 +77,10 @@ export class TopoClients {
     return (await this.call(g.listCellInfos.bind(g), {})).names;
   }
 
-  /** A unary call with the --timeout deadline, cancelled when the run is stopped. */
-  call<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {
+  /** A unary call with the --timeout deadline (or `timeoutMs`), cancelled when the run is stopped. */
+  call<Req, Res>(method: Unary<Req, Res>, request: Req, timeoutMs = this.settings.timeoutMs): Promise<Res> {
     return new Promise((resolve, reject) => {
-      const call = method(request, new Metadata(), { deadline: new Date(Date.now() + this.settings.timeoutMs) }, (err, res) => {
+      const call = method(request, new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
         this.signal.removeEventListener('abort', cancel);
         if (err) reject(err);
         else resolve(res);

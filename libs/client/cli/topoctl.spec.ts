@@ -1,0 +1,316 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { useEtcdCluster } from '../../../deploy/etcd/jest';
+import { startCellTopo, type CellTopoFixture } from '../../../services/cell-topo/cell-topo.fixture';
+import { startGlobalTopo, type GlobalTopoFixture } from '../../../services/global-topo/global-topo.fixture';
+import { TabletType } from '../../proto';
+import { call } from '../../testing/grpc-call';
+import { TcpRelay } from '../../watch/tcp-relay.fixture';
+import { isGroup } from './command';
+import { COMMANDS } from './commands';
+import { run } from './main';
+
+const etcd = useEtcdCluster({ members: 1 });
+let global: GlobalTopoFixture;
+let cell: CellTopoFixture;
+const cellRoot = `/test/${process.pid}-topoctl/zone1`;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const text = (chunk: string | Uint8Array): string => (typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+
+/** Runs topoctl in-process against the fixtures; `signal` stops a watch. */
+function start(argv: string[], signal?: AbortSignal): { done: Promise<Result>; stdout: () => string; stderr: () => string } {
+  let stdout = '';
+  let stderr = '';
+  const done = run(['--global', global.address, ...argv], {
+    stdout: { write: (chunk) => (stdout += text(chunk)) },
+    stderr: { write: (chunk) => (stderr += text(chunk)) },
+    signal,
+    env: {},
+  }).then((code) => ({ code, stdout, stderr }));
+  return { done, stdout: () => stdout, stderr: () => stderr };
+}
+
+const topoctl = (...argv: string[]): Promise<Result> => start(argv).done;
+
+/** Runs a command that must succeed and returns its stdout. */
+async function ok(...argv: string[]): Promise<string> {
+  const result = await topoctl(...argv);
+  if (result.code !== 0) throw new Error(`topoctl ${argv.join(' ')} exited ${result.code}: ${result.stderr}`);
+  return result.stdout;
+}
+
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const STACK_FRAME = /^\s+at /m;
+
+beforeAll(async () => {
+  global = await startGlobalTopo(etcd().endpoints);
+  cell = await startCellTopo({ endpoints: etcd().endpoints, root: cellRoot, cell: 'zone1', globalAddress: global.address });
+  await ok('cells', 'create', 'zone1', '--address', cell.address, '--root', cellRoot);
+  await ok('keyspaces', 'create', 'ks');
+  await ok('shards', 'create', 'ks/-80');
+  await ok('shards', 'create', 'ks/80-');
+  // cell-topo validates tablets against its watched copy of the global topology.
+  await until('cell-topo to see ks/-80', async () => {
+    const attempt = await topoctl('tablets', 'create', '--alias', 'zone1-1', '--hostname', 'probe', '--keyspace', 'ks', '--shard', '-80', '--type', 'REPLICA');
+    return attempt.code === 0;
+  });
+  await ok('tablets', 'delete', 'zone1-1');
+}, 60_000);
+afterAll(async () => {
+  await cell?.stop();
+  await global?.stop();
+});
+
+describe('topoctl', () => {
+  it('prints help with exit 0 for the top level, every group and every command', async () => {
+    const top = await topoctl('--help');
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('Usage: topoctl [global options] COMMAND');
+    for (const entry of COMMANDS) {
+      const paths = isGroup(entry) ? [[entry.name], ...entry.commands.map((c) => [entry.name, c.name])] : [[entry.name]];
+      for (const path of paths) {
+        const result = await topoctl(...path, '--help');
+        expect({ path, code: result.code, stderr: result.stderr }).toEqual({ path, code: 0, stderr: '' });
+        expect(result.stdout).toContain(`topoctl ${path.join(' ')}`);
+        expect(result.stdout).toContain('--global host:port');
+      }
+    }
+  });
+
+  it('exits 2 with the help text on a usage error', async () => {
+    const missingArg = await topoctl('keyspaces', 'create');
+    expect(missingArg.code).toBe(2);
+    expect(missingArg.stderr).toMatch(/^error: missing NAME\n/);
+    expect(missingArg.stderr).toContain('Usage: topoctl keyspaces create NAME [options]');
+
+    const unknownFlag = await topoctl('keyspaces', 'list', '--bogus');
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toContain("Unknown option '--bogus'");
+    expect(unknownFlag.stderr).toContain('Usage: topoctl keyspaces list');
+
+    const unknownSubcommand = await topoctl('keyspaces', 'frobnicate');
+    expect(unknownSubcommand.code).toBe(2);
+    expect(unknownSubcommand.stderr).toContain('Subcommands:');
+
+    const missingRequiredFlag = await topoctl('cells', 'create', 'zone9', '--root', '/topo/zone9');
+    expect(missingRequiredFlag.code).toBe(2);
+    expect(missingRequiredFlag.stderr).toMatch(/^error: --address is required\n/);
+
+    for (const argv of [[], ['--timeout', 'soon', 'keyspaces', 'list'], ['tablets', 'get', 'not-an-alias'], ['watch']]) {
+      const result = await topoctl(...argv);
+      expect({ argv, code: result.code }).toEqual({ argv, code: 2 });
+      expect(result.stderr).toMatch(/^error: /);
+      expect(result.stderr).toContain('Usage: topoctl');
+      expect(result.stdout).toBe('');
+    }
+  });
+
+  it('prints NOT_FOUND with its message and exits 1, with no stack trace', async () => {
+    const result = await topoctl('keyspaces', 'get', 'nope');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: NOT_FOUND: .*nope/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).not.toMatch(STACK_FRAME);
+    expect(result.stdout).toBe('');
+  });
+
+  it('creates, lists and gets keyspaces and shards, in tables and in JSON', async () => {
+    expect(await ok('keyspaces', 'create', 'commerce')).toMatch(/^created keyspace commerce \(version \d+\)\n$/);
+    expect((await ok('keyspaces', 'list')).split('\n')).toEqual(expect.arrayContaining(['commerce', 'ks']));
+    expect(JSON.parse(await ok('keyspaces', 'list', '--json'))).toEqual(expect.arrayContaining(['commerce', 'ks']));
+
+    const keyspace = JSON.parse(await ok('--json', 'keyspaces', 'get', 'commerce'));
+    expect(keyspace).toMatchObject({ name: 'commerce', version: expect.stringMatching(/^\d+$/) });
+    expect(await ok('keyspaces', 'get', 'commerce')).toMatch(/^keyspace: +commerce$/m);
+
+    expect(await ok('shards', 'create', 'commerce/0')).toContain('created shard commerce/0 (primary serving: yes');
+    expect(await ok('shards', 'set-primary', 'commerce/0', 'zone1-100')).toContain('primary zone1-0000000100');
+    const shard = JSON.parse(await ok('shards', 'get', 'commerce/0', '--json'));
+    expect(shard).toMatchObject({ keyspace: 'commerce', name: '0', shard: { primaryAlias: { cell: 'zone1', uid: 100 }, isPrimaryServing: true } });
+
+    const table = (await ok('shards', 'list', 'ks')).trim().split('\n');
+    expect(table[0]).toMatch(/^SHARD +PRIMARY +PRIMARY SERVING +VERSION$/);
+    expect(table.slice(1).map((line) => line.split(/\s+/)[0])).toEqual(['-80', '80-']);
+    const shards = JSON.parse(await ok('shards', 'list', 'ks', '--json')) as Array<{ name: string }>;
+    expect(shards.map((s) => s.name)).toEqual(['-80', '80-']);
+
+    const rebuilt = JSON.parse(await ok('rebuild', 'keyspace', 'commerce', '--json'));
+    expect(rebuilt).toEqual([{ cell: 'zone1', version: expect.stringMatching(/^\d+$/) }]);
+
+    const refused = await topoctl('keyspaces', 'delete', 'commerce');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: FAILED_PRECONDITION: /);
+    expect(await ok('keyspaces', 'delete', 'commerce', '--recursive')).toBe('deleted keyspace commerce\n');
+  });
+
+  it('lists the cells with the address global-topo holds for each', async () => {
+    const table = (await ok('cells', 'list')).trim().split('\n');
+    expect(table[0]).toMatch(/^CELL +ADDRESS +ROOT +VERSION$/);
+    expect(table[1].split(/\s+/).slice(0, 3)).toEqual(['zone1', cell.address, cellRoot]);
+    expect(JSON.parse(await ok('cells', 'list', '--json'))).toEqual([
+      { name: 'zone1', version: expect.any(String), cellInfo: { serverAddress: cell.address, root: cellRoot } },
+    ]);
+  });
+
+  it('creates, lists, gets and deletes a tablet in the cell its alias names', async () => {
+    const created = await ok('tablets', 'create', '--alias', 'zone1-200', '--hostname', 'db200', '--keyspace', 'ks', '--shard', '-80', '--type', 'replica', '--port', 'grpc=15200');
+    expect(created).toMatch(/^created tablet zone1-0000000200 \(version \d+\)\n$/);
+
+    const everyCell = (await ok('tablets', 'list')).trim().split('\n');
+    expect(everyCell[0]).toMatch(/^ALIAS +KEYSPACE +SHARD +TYPE +HOSTNAME +ALIVE$/);
+    expect(everyCell).toContainEqual(expect.stringMatching(/^zone1-0000000200 +ks +-80 +REPLICA +db200 +no$/));
+    const filtered = JSON.parse(await ok('tablets', 'list', '--cell', 'zone1', '--shard', '-80', '--type', 'REPLICA', '--json'));
+    expect(filtered).toEqual([expect.objectContaining({ alias: 'zone1-0000000200', alive: false })]);
+    expect(JSON.parse(await ok('tablets', 'list', '--cell', 'zone1', '--type', 'PRIMARY', '--json'))).toEqual([]);
+
+    const got = JSON.parse(await ok('tablets', 'get', 'zone1-200', '--json'));
+    expect(got).toMatchObject({ alias: 'zone1-0000000200', alive: false, tablet: { hostname: 'db200', portMap: { grpc: 15200 }, type: 'REPLICA' } });
+    expect(await ok('tablets', 'get', 'zone1-0000000200')).toMatch(/^hostname: +db200$/m);
+
+    const wrongCell = await topoctl('tablets', 'get', 'zone1-200', '--cell', 'zone2');
+    expect(wrongCell.code).toBe(2);
+
+    expect(await ok('tablets', 'delete', 'zone1-200')).toBe('deleted tablet zone1-0000000200\n');
+    const gone = await topoctl('tablets', 'get', 'zone1-200');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^error: NOT_FOUND: /);
+  });
+
+  it('takes a lock with a fencing token, lists it, and releases it', async () => {
+    const grant = JSON.parse(await ok('lock', 'ks/-80', '--action', 'topoctl test', '--ttl', '30s', '--holder', 'tester', '--json'));
+    expect(grant).toMatchObject({ lockId: expect.stringContaining('keyspaces/ks/shards/-80'), fencingToken: expect.stringMatching(/^[1-9]\d*$/), target: 'ks/-80' });
+
+    const table = (await ok('locks')).trim().split('\n');
+    expect(table[0]).toMatch(/^TARGET +HOLDER +ACTION +SINCE +TOKEN +HELD$/);
+    expect(table).toContainEqual(expect.stringMatching(new RegExp(`^ks/-80 +tester +topoctl test +\\S+ +${grant.fencingToken} +yes$`)));
+
+    const busy = await topoctl('lock', 'ks/-80', '--action', 'second', '--try');
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/^error: ALREADY_EXISTS: /);
+
+    expect(await ok('unlock', grant.lockId, grant.fencingToken)).toBe(`released ${grant.lockId}\n`);
+    expect(JSON.parse(await ok('locks', 'ks/-80', '--json'))).toEqual([]);
+  });
+
+  it('lists and reads raw paths of global-topo, and of a cell with --cell', async () => {
+    expect((await ok('ls')).split('\n')).toEqual(expect.arrayContaining(['cells/', 'keyspaces/']));
+    expect((await ok('ls', '/keyspaces/ks')).split('\n')).toEqual(expect.arrayContaining(['Keyspace', 'shards/']));
+    expect(JSON.parse(await ok('ls', 'keyspaces/ks', '--json'))).toContainEqual({ name: 'Keyspace', type: 'file', ephemeral: false });
+
+    const cellInfo = JSON.parse(await ok('cat', 'cells/zone1/CellInfo'));
+    expect(cellInfo).toEqual({ serverAddress: cell.address, root: cellRoot });
+    const keyspace = JSON.parse(await ok('cat', 'keyspaces/ks/Keyspace', '--json'));
+    expect(keyspace).toMatchObject({ path: 'keyspaces/ks/Keyspace', type: 'Keyspace', version: expect.stringMatching(/^\d+$/) });
+
+    await ok('tablets', 'create', '--alias', 'zone1-300', '--hostname', 'db300', '--keyspace', 'ks', '--shard', '80-', '--type', 'RDONLY');
+    expect(await ok('ls', 'tablets', '--cell', 'zone1')).toContain('zone1-0000000300/');
+    expect(JSON.parse(await ok('cat', 'tablets/zone1-0000000300/Tablet', '--cell', 'zone1'))).toMatchObject({ hostname: 'db300', type: 'RDONLY' });
+
+    const missing = await topoctl('cat', 'keyspaces/none/Keyspace');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: NOT_FOUND: /);
+
+  });
+
+  it('removes a raw file only at the version given', async () => {
+    const version = await global.store.create('scratch/note', Buffer.from('left by hand'));
+    expect(await ok('cat', 'scratch/note')).toBe('left by hand\n');
+    const stale = await topoctl('rm', 'scratch/note', '--version', String(version - 1n));
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/^error: FAILED_PRECONDITION: /);
+    expect(await ok('rm', 'scratch/note', '--version', String(version))).toBe('deleted scratch/note\n');
+    expect((await topoctl('cat', 'scratch/note')).code).toBe(1);
+  });
+
+  it('reports health per service of global-topo and each cell, and exits 1 when one is unreachable', async () => {
+    const healthy = await topoctl('health');
+    expect(healthy.code).toBe(0);
+    const rows = healthy.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^TARGET +ADDRESS +SERVICE +STATUS$/);
+    expect(rows.slice(1).map((row) => row.split(/\s+/))).toEqual([
+      ['global', global.address, 'topo.global.v1.GlobalTopoService', 'SERVING'],
+      ['global', global.address, 'topo.path.v1.PathService', 'SERVING'],
+      ['zone1', cell.address, 'topo.cell.v1.CellTopoService', 'SERVING'],
+      ['zone1', cell.address, 'topo.path.v1.PathService', 'SERVING'],
+    ]);
+    expect(JSON.parse(await ok('health', '--cell', 'zone1', '--json'))).toMatchObject({ serving: true });
+
+    const down = await topoctl('health', '--cell-address', '127.0.0.1:1', '--json');
+    expect(down.code).toBe(1);
+    const report = JSON.parse(down.stdout) as { serving: boolean; services: Array<{ target: string; status: string }> };
+    expect(report.serving).toBe(false);
+    expect(report.services.filter((s) => s.target === 'cell').map((s) => s.status)).toEqual(['UNAVAILABLE', 'UNAVAILABLE']);
+  });
+
+  it('watch prints the current tablets, then one line per change, and resumes after a disconnect', async () => {
+    const c = cell.client;
+    const relay = await TcpRelay.start(`http://${cell.address}`);
+    const cellAddress = relay.url.replace('http://', '');
+    const stop = new AbortController();
+    const lines = (out: string): string[] => out.split('\n').filter((line) => line !== '');
+    const watch = start(['watch', '--cell-address', cellAddress, '--keyspace', 'ks'], stop.signal);
+    const json = start(['watch', '--cell-address', cellAddress, '--keyspace', 'ks', '--json'], stop.signal);
+    try {
+      await ok('tablets', 'create', '--alias', 'zone1-400', '--hostname', 'db400', '--keyspace', 'ks', '--shard', '-80', '--type', 'REPLICA');
+      await until('the created tablet', () => /zone1-0000000400 REPLICA ks\/-80 not-alive$/m.test(watch.stdout()));
+      await call(c.updateTabletFields.bind(c), { alias: 'zone1-400', type: TabletType.RDONLY, hostname: '', portMap: {}, tags: {}, version: '0' });
+      await until('the type change', () => /zone1-0000000400 RDONLY ks\/-80 not-alive$/m.test(watch.stdout()));
+
+      // Cut the connection, change the tablet while the watch is away, then let it back in.
+      relay.cut();
+      await until('the watch to notice the disconnect', () => watch.stderr().includes('disconnected'));
+      await ok('tablets', 'delete', 'zone1-400');
+      relay.restore();
+      await until('the missed removal', () => /zone1-0000000400 RDONLY ks\/-80 removed$/m.test(watch.stdout()));
+      expect(watch.stderr()).toMatch(/resuming from revision \d+/);
+      await until('the JSON watch to catch up', () => lines(json.stdout()).some((line) => line.includes('"removed"')));
+    } finally {
+      stop.abort();
+      await relay.close();
+    }
+    const [human, machine] = await Promise.all([watch.done, json.done]);
+    expect(human.code).toBe(0);
+    expect(machine.code).toBe(0);
+
+    const changes = lines(human.stdout).filter((line) => line.includes('zone1-0000000400'));
+    expect(changes.map((line) => line.split(' ').slice(1).join(' '))).toEqual([
+      'zone1-0000000400 REPLICA ks/-80 not-alive',
+      'zone1-0000000400 RDONLY ks/-80 not-alive',
+      'zone1-0000000400 RDONLY ks/-80 removed',
+    ]);
+    const revisions = changes.map((line) => BigInt(line.split(' ')[0]));
+    expect([...revisions].sort((a, b) => (a < b ? -1 : 1))).toEqual(revisions);
+
+    const events = lines(machine.stdout).map((line) => JSON.parse(line) as { alias: string; state: string; type: string; revision: string });
+    expect(events.filter((e) => e.alias === 'zone1-0000000400').map((e) => [e.type, e.state])).toEqual([
+      ['REPLICA', 'not-alive'],
+      ['RDONLY', 'not-alive'],
+      ['RDONLY', 'removed'],
+    ]);
+  });
+
+  it('runs as a real process through bin/topoctl', async () => {
+    const bin = join(__dirname, '..', '..', '..', 'bin', 'topoctl');
+    const child = spawn(bin, ['--help'], { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toContain('Usage: topoctl [global options] COMMAND');
+  }, 30_000);
+});

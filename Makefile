@@ -58,8 +58,18 @@ typecheck: proto
 test: deps proto typecheck
 	$(NPX) jest --runInBand
 
+# Store figures, then watch fan-out and registration against raw etcd (about 5 minutes in
+# all). BENCH_STREAMS picks the watch subscriber counts.
+BENCH_STREAMS ?= 100,1000,10000
+
 bench: deps proto
 	node -r ts-node/register/transpile-only bench/store-bench.ts
+	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams $(BENCH_STREAMS)
+
+# The same figures from smaller runs, in about 2 minutes.
+bench-quick: deps proto
+	node -r ts-node/register/transpile-only bench/store-bench.ts --ops 300
+	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams 100,1000 --duration 4 --registrations 300
 
 up: deps proto
 	node -r ts-node/register/transpile-only deploy/stack/up.ts

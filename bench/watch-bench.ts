@@ -7,7 +7,7 @@
  *
  *   npx ts-node --transpile-only bench/watch-bench.ts [--streams 100,1000,10000] [--rate 20]
  *     [--duration 10] [--workers 4] [--streams-per-channel 500] [--registrations 1000]
- *     [--registration-concurrency 16]
+ *     [--registration-concurrency 16] [--budget 270]
  */
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     tablets: { type: 'string', default: '5' },
     registrations: { type: 'string', default: '1000' },
     'registration-concurrency': { type: 'string', default: '16' },
+    budget: { type: 'string', default: '270' },
   },
 });
 
@@ -50,6 +51,8 @@ const PER_CHANNEL = positiveInteger('streams-per-channel', values['streams-per-c
 const TABLETS = positiveInteger('tablets', values.tablets!);
 const REGISTRATIONS = positiveInteger('registrations', values.registrations!);
 const REGISTRATION_CONCURRENCY = positiveInteger('registration-concurrency', values['registration-concurrency']!);
+/** Seconds the whole run may take: a subscriber count that would not fit is skipped, and said so. */
+const BUDGET_S = positiveInteger('budget', values.budget!);
 
 const CELL = 'zone1';
 const KEYSPACE = 'bench';
@@ -83,6 +86,14 @@ interface RunResult {
   writes: number;
   drainedMs: number;
 }
+
+/** Rough cost of one subscriber count: a cell-topo start, then per kind opening, settling, writing, draining. */
+function estimateSeconds(streams: number): number {
+  const perKind = streams / 1000 + SETTLE_MS / 1000 + DURATION_S + 3;
+  return CELL_TOPO_START_S + 2 * perKind;
+}
+const CELL_TOPO_START_S = 8;
+const REGISTRATION_RESERVE_S = 30;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -348,7 +359,14 @@ async function main(): Promise<void> {
 
     const runs: RunResult[] = [];
     const rows: Array<Record<string, string>> = [];
+    const skipped: string[] = [];
     for (const streams of STREAM_COUNTS) {
+      const elapsedS = (performance.now() - started) / 1000;
+      const neededS = estimateSeconds(streams) + (REGISTRATIONS > 0 ? REGISTRATION_RESERVE_S : 0);
+      if (elapsedS + neededS > BUDGET_S) {
+        skipped.push(`N=${streams} skipped: about ${neededS.toFixed(0)} s needed, ${(BUDGET_S - elapsedS).toFixed(0)} s of the --budget ${BUDGET_S} s left`);
+        continue;
+      }
       const cellTopo = await stack.startCellTopo();
       progress(`N=${streams}: cell-topo up`);
       const ours = await measure(stack, workers, writer, 'cell-topo', streams, cellTopo);
@@ -365,9 +383,10 @@ async function main(): Promise<void> {
       `\nWatch fan-out: cell-topo WatchTablets vs raw etcd3 watchers, ${RATE} changes/s for ${DURATION_S} s, ` +
         `${WORKERS} client processes, ${PER_CHANNEL} streams per channel`,
     );
-    printTable(rows);
+    if (rows.length > 0) printTable(rows);
     console.log('');
     for (const run of runs) console.log(`- ${runNotes(run)}`);
+    for (const line of skipped) console.log(`- ${line}`);
     if (registration.length > 0) {
       console.log(`\nRegistration: ${REGISTRATIONS} new tablets, concurrency ${REGISTRATION_CONCURRENCY} (ratios against the raw txn)`);
       printTable(registrationRows(registration));

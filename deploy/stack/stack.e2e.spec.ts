@@ -73,6 +73,12 @@ it('routers see tablets of two cells come and go, ride out a cell outage, and ca
     processes.push(zone2);
 
     await router.start();
+    const rebuild = new GlobalTopoServiceClient(`127.0.0.1:${globalPort}`, credentials.createInsecure());
+    await unaryCall(rebuild.rebuildKeyspaceGraph.bind(rebuild), { keyspace: 'commerce', cells: [] });
+    rebuild.close();
+    for (const cell of ['zone1', 'zone2']) {
+      await until(`${cell}'s serving graph in the router`, () => router.srvKeyspace(cell, 'commerce')?.partitions.length === 3);
+    }
     tablets.push(startTablet(`127.0.0.1:${zone1Port}`, 'zone1', 101, '-80'));
     tablets.push(startTablet(`127.0.0.1:${zone1Port}`, 'zone1', 102, '-80'));
     tablets.push(startTablet(`127.0.0.1:${zone2Port}`, 'zone2', 201, '-80'));
@@ -96,6 +102,7 @@ it('routers see tablets of two cells come and go, ride out a cell outage, and ca
     await zone2Etcd().members[0].kill();
     await until('the router to notice', () => router.staleness().zone2 > 0, 10_000);
     expect(healthy('zone2')).toEqual(before);
+    expect(router.srvKeyspace('zone2', 'commerce')?.partitions.length).toBe(3);
     expect(router.staleness().zone1).toBe(0);
 
     // Meanwhile, once etcd is back but before cell-topo is, an operator repairs the cell

@@ -5,3 +5,4 @@ export { CellTablets, type TabletEntry, type CellTabletsStats } from './cell-tab
 export { GlobalView, type GlobalViewOptions } from './global-view';
 export { unaryCall, type UnaryMethod } from './unary-call';
 export { Backoff } from './backoff';
+export { SrvKeyspaceWatch } from './srv-keyspace-watch';

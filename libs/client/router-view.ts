@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { credentials } from '@grpc/grpc-js';
-import { TabletType, type Tablet } from '../proto';
+import { TabletType, type SrvKeyspace, type Tablet } from '../proto';
+import { SrvKeyspaceWatch } from './srv-keyspace-watch';
 import { CellTopoServiceClient } from '../proto/gen/topo/cell/v1/cell';
 import { GlobalTopoServiceClient } from '../proto/gen/topo/global/v1/global';
 import { CellTablets, type TabletEntry } from './cell-tablets';
@@ -11,6 +12,8 @@ export interface RouterViewOptions {
   globalAddress: string;
   /** Watch only these cells; default every cell in the global topology. */
   cells?: string[];
+  /** Serving graphs to watch; default every keyspace in the global topology at start. */
+  keyspaces?: string[];
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -26,10 +29,12 @@ export interface TabletViewChange {
  * What a router embeds: the tablets of every watched cell, held in memory and answered
  * synchronously. A cell that becomes unreachable keeps its last view (see `staleness`);
  * when it returns the view resumes from its last revision and applies exactly the missed
- * changes, or re-lists when the revision is too old. Emits 'change' per applied change.
+ * changes, or re-lists when the revision is too old. Emits 'change' per applied tablet
+ * change and 'serving' when a keyspace's serving graph changes in a cell.
  */
 export class RouterView extends EventEmitter {
   private readonly cells = new Map<string, CellTablets>();
+  private readonly serving = new Map<string, SrvKeyspaceWatch>();
   private readonly clients: Array<{ close(): void }> = [];
 
   constructor(private readonly options: RouterViewOptions) {
@@ -41,6 +46,7 @@ export class RouterView extends EventEmitter {
     const global = new GlobalTopoServiceClient(this.options.globalAddress, credentials.createInsecure());
     this.clients.push(global);
     const names = this.options.cells ?? (await unaryCall(global.listCellInfos.bind(global), {})).names;
+    const keyspaces = this.options.keyspaces ?? (await unaryCall(global.listKeyspaces.bind(global), {})).names;
     for (const cell of names) {
       const info = await unaryCall(global.getCellInfo.bind(global), { name: cell });
       const client = new CellTopoServiceClient(info.cellInfo!.serverAddress, credentials.createInsecure(), {
@@ -58,6 +64,13 @@ export class RouterView extends EventEmitter {
         { minMs: this.options.minBackoffMs, maxMs: this.options.maxBackoffMs },
       );
       this.cells.set(cell, tablets);
+      for (const keyspace of keyspaces) {
+        const watch = new SrvKeyspaceWatch(cell, keyspace, client, (w) => this.emit('serving', { cell: w.cell, keyspace: w.keyspace, srvKeyspace: w.value }), {
+          minMs: this.options.minBackoffMs,
+          maxMs: this.options.maxBackoffMs,
+        });
+        this.serving.set(`${cell}/${keyspace}`, watch);
+      }
     }
     await Promise.all([...this.cells.values()].map((c) => c.ready()));
   }
@@ -73,6 +86,11 @@ export class RouterView extends EventEmitter {
       }
     }
     return result.sort((a, b) => (a.alias < b.alias ? -1 : 1)).map((r) => r.tablet);
+  }
+
+  /** The serving graph of a keyspace in a cell, as last received; undefined when it has none. */
+  srvKeyspace(cell: string, keyspace: string): SrvKeyspace | undefined {
+    return this.serving.get(`${cell}/${keyspace}`)?.value;
   }
 
   /** Every tablet the view holds, alive or not, by cell. */
@@ -95,6 +113,7 @@ export class RouterView extends EventEmitter {
 
   close(): void {
     for (const tablets of this.cells.values()) tablets.close();
+    for (const watch of this.serving.values()) watch.close();
     for (const client of this.clients) client.close();
   }
 }

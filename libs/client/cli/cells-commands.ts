@@ -21,7 +21,7 @@ async function getCell(ctx: CommandContext, name: string): Promise<CellResult> {
 
 export const cellsCommands: CommandGroup = {
   name: 'cells',
-  summary: "the registry of cells: where each cell's cell-topo serves",
+  summary: "The registry of cells: where each cell's cell-topo serves",
   commands: [
     {
       name: 'list',

@@ -11,7 +11,11 @@ export function codeName(code: number): string {
 
 /** `NOT_FOUND: keyspace "x" ...` for a gRPC error; the message alone for anything else. */
 export function describeError(err: unknown): string {
-  if (isServiceError(err)) return `${codeName(err.code)}: ${err.details || err.message}`;
+  if (isServiceError(err)) {
+    // grpc-js appends an empty "Resolution note:" to connection failures.
+    const details = (err.details || err.message).replace(/\s*Resolution note:\s*$/, '');
+    return `${codeName(err.code)}: ${details}`;
+  }
   if (err instanceof Error) return err.message;
   return String(err);
 }

@@ -3,7 +3,7 @@ import type { CommandGroup } from './command';
 
 export const keyspacesCommands: CommandGroup = {
   name: 'keyspaces',
-  summary: 'keyspaces in the global topology',
+  summary: 'Keyspaces in the global topology',
   commands: [
     {
       name: 'list',

@@ -17,7 +17,7 @@ function printCells(ctx: CommandContext, what: string, cells: CellResult[]): voi
 
 export const rebuildCommands: CommandGroup = {
   name: 'rebuild',
-  summary: 'recompute the serving graph and write it into the cells',
+  summary: 'Recompute the serving graph and write it into the cells',
   commands: [
     {
       name: 'keyspace',

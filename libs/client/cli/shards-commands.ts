@@ -36,7 +36,7 @@ function printShard(ctx: CommandContext, result: ShardResult): void {
 
 export const shardsCommands: CommandGroup = {
   name: 'shards',
-  summary: 'shards of a keyspace and their primaries',
+  summary: 'Shards of a keyspace and their primaries',
   commands: [
     {
       name: 'list',

@@ -7,7 +7,7 @@ import { formatTabletType, yesNo } from './record-format';
 
 const FILTERS: OptionSpecs = {
   keyspace: { type: 'string', value: 'KEYSPACE', description: 'only tablets of this keyspace' },
-  shard: { type: 'string', value: 'SHARD', description: 'only tablets of this shard (write --shard=-80 or --shard -80)' },
+  shard: { type: 'string', value: 'SHARD', description: 'only tablets of this shard, e.g. -80' },
   type: { type: 'string', value: 'TYPE', multiple: true, description: 'only tablets of these types, e.g. REPLICA,RDONLY' },
 };
 
@@ -44,7 +44,7 @@ const TABLE_HEADERS = ['alias', 'keyspace', 'shard', 'type', 'hostname', 'alive'
 
 export const tabletsCommands: CommandGroup = {
   name: 'tablets',
-  summary: "tablets in a cell's topology",
+  summary: "Tablets in a cell's topology",
   commands: [
     {
       name: 'list',

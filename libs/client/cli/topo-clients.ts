@@ -3,6 +3,7 @@ import {
   Metadata,
   type CallOptions,
   type ChannelCredentials,
+  type ClientOptions,
   type ClientUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
@@ -20,6 +21,19 @@ export type Unary<Req, Res> = (
   options: Partial<CallOptions>,
   callback: (err: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
+
+/**
+ * Keepalive as the SDK's router view uses it, so a watch notices a silently dead peer; and a
+ * reconnect backoff capped at 5 s rather than grpc-js's 2 minutes, so a watch is back soon
+ * after its cell-topo is.
+ */
+const CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 5_000,
+};
 
 interface Closable {
   close(): void;
@@ -98,11 +112,11 @@ export class TopoClients {
     this.clients.clear();
   }
 
-  private client<C extends Closable>(kind: string, address: string, Client: new (address: string, creds: ChannelCredentials) => C): C {
+  private client<C extends Closable>(kind: string, address: string, Client: new (address: string, creds: ChannelCredentials, options: ClientOptions) => C): C {
     const key = `${kind} ${address}`;
     let client = this.clients.get(key) as C | undefined;
     if (!client) {
-      client = new Client(address, credentials.createInsecure());
+      client = new Client(address, credentials.createInsecure(), CHANNEL_OPTIONS);
       this.clients.set(key, client);
     }
     return client;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { useEtcdCluster } from '../../../deploy/etcd/jest';
 import { startCellTopo, type CellTopoFixture } from '../../../services/cell-topo/cell-topo.fixture';
 import { startGlobalTopo, type GlobalTopoFixture } from '../../../services/global-topo/global-topo.fixture';
-import { TabletType } from '../../proto';
+import { Tablet, TabletType } from '../../proto';
 import { call } from '../../testing/grpc-call';
 import { TcpRelay } from '../../watch/tcp-relay.fixture';
 import { isGroup } from './command';
@@ -54,6 +54,15 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
 }
 
 const STACK_FRAME = /^\s+at /m;
+
+interface WatchEvent {
+  revision: string;
+  alias: string;
+  state: string;
+  type: string;
+  hostname: string;
+  snapshot: boolean;
+}
 
 beforeAll(async () => {
   global = await startGlobalTopo(etcd().endpoints);
@@ -294,12 +303,67 @@ describe('topoctl', () => {
     const revisions = changes.map((line) => BigInt(line.split(' ')[0]));
     expect([...revisions].sort((a, b) => (a < b ? -1 : 1))).toEqual(revisions);
 
-    const events = lines(machine.stdout).map((line) => JSON.parse(line) as { alias: string; state: string; type: string; revision: string });
-    expect(events.filter((e) => e.alias === 'zone1-0000000400').map((e) => [e.type, e.state])).toEqual([
-      ['REPLICA', 'not-alive'],
-      ['RDONLY', 'not-alive'],
-      ['RDONLY', 'removed'],
+    // The removal came as a change replayed from the resume point, not from a re-list.
+    const events = lines(machine.stdout).map((line) => JSON.parse(line) as WatchEvent);
+    expect(events.filter((e) => e.alias === 'zone1-0000000400').map((e) => [e.type, e.state, e.snapshot])).toEqual([
+      ['REPLICA', 'not-alive', expect.any(Boolean)],
+      ['RDONLY', 'not-alive', false],
+      ['RDONLY', 'removed', false],
     ]);
+  });
+
+  it('watch re-lists when its resume point left the history, and prints only what changed meanwhile', async () => {
+    // A second cell-topo over the same data, with a history too short to resume from.
+    const forgetful = await startCellTopo({
+      endpoints: etcd().endpoints,
+      root: cellRoot,
+      cell: 'zone1',
+      globalAddress: global.address,
+      hub: { historyMaxEvents: 2 },
+    });
+    const relay = await TcpRelay.start(`http://${forgetful.address}`);
+    const stop = new AbortController();
+    const c = cell.client;
+    const tablet = (uid: number, hostname = `db${uid}`) => ({
+      tablet: Tablet.fromPartial({ alias: { cell: 'zone1', uid }, hostname, keyspace: 'ks', shard: '-80', type: TabletType.REPLICA }),
+    });
+    const watch = start(['watch', '--cell-address', relay.url.replace('http://', ''), '--shard', '-80', '--json'], stop.signal);
+    const events = (): WatchEvent[] => watch.stdout().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as WatchEvent);
+    try {
+      await call(c.createTablet.bind(c), tablet(500));
+      await call(c.createTablet.bind(c), tablet(501));
+      await call(c.createTablet.bind(c), tablet(503));
+      await until('the tablets', () => events().filter((e) => /-000000050[013]$/.test(e.alias)).length === 3);
+      const before = events().length;
+
+      relay.cut();
+      await until('the watch to notice the disconnect', () => watch.stderr().includes('disconnected'));
+      await call(c.updateTabletFields.bind(c), { alias: 'zone1-500', type: TabletType.RDONLY, hostname: '', portMap: {}, tags: {}, version: '0' });
+      await call(c.deleteTablet.bind(c), { alias: 'zone1-501' });
+      await call(c.createTablet.bind(c), tablet(502));
+      for (const hostname of ['a', 'b', 'c']) {
+        await call(c.updateTabletFields.bind(c), { alias: 'zone1-502', hostname, portMap: {}, tags: {}, version: '0' });
+      }
+      relay.restore();
+      await until('the re-list', () => events().length >= before + 3);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // nothing else may follow
+      expect(watch.stderr()).toContain('(OUT_OF_RANGE); re-listing');
+      const after = events().slice(before);
+      expect(after.map((e) => [e.alias, e.type, e.state, e.hostname, e.snapshot])).toEqual([
+        ['zone1-0000000501', 'REPLICA', 'removed', 'db501', true],
+        ['zone1-0000000500', 'RDONLY', 'not-alive', 'db500', true],
+        ['zone1-0000000502', 'REPLICA', 'not-alive', 'c', true],
+      ]);
+      expect(new Set(after.map((e) => e.revision)).size).toBe(1);
+    } finally {
+      stop.abort();
+      await relay.close();
+      await call(c.deleteTablet.bind(c), { alias: 'zone1-500' }).catch(() => undefined);
+      await call(c.deleteTablet.bind(c), { alias: 'zone1-502' }).catch(() => undefined);
+      await call(c.deleteTablet.bind(c), { alias: 'zone1-503' }).catch(() => undefined);
+      await forgetful.stop();
+    }
+    expect((await watch.done).code).toBe(0);
   });
 
   it('runs as a real process through bin/topoctl', async () => {

@@ -5,13 +5,14 @@ import { UsageError, type CommandContext, type CommandGroup, type OptionSpecs } 
 import { describeError } from './grpc-errors';
 import { formatTabletType, yesNo } from './record-format';
 
-const FILTERS: OptionSpecs = {
+/** The filter flags shared by `tablets list` and `watch`; the server applies them. */
+export const TABLET_FILTER_OPTIONS: OptionSpecs = {
   keyspace: { type: 'string', value: 'KEYSPACE', description: 'only tablets of this keyspace' },
   shard: { type: 'string', value: 'SHARD', description: 'only tablets of this shard, e.g. -80' },
   type: { type: 'string', value: 'TYPE', multiple: true, description: 'only tablets of these types, e.g. REPLICA,RDONLY' },
 };
 
-/** The filter flags shared by `tablets list` and `watch`, as request fields. */
+/** The filter flags as request fields. */
 export function tabletFilter(ctx: CommandContext): { keyspace: string; shard: string; tabletTypes: TabletType[] } {
   return {
     keyspace: ctx.string('keyspace') ?? '',
@@ -19,8 +20,6 @@ export function tabletFilter(ctx: CommandContext): { keyspace: string; shard: st
     tabletTypes: ctx.list('type').map(parseTabletType),
   };
 }
-
-export { FILTERS as TABLET_FILTER_OPTIONS };
 
 /** A tablet lives in the cell its alias names; --cell, when given, must agree. */
 async function cellOf(ctx: CommandContext, alias: TabletAlias): Promise<string> {
@@ -49,7 +48,7 @@ export const tabletsCommands: CommandGroup = {
     {
       name: 'list',
       summary: 'List the tablets of --cell, or of every cell, with their liveness',
-      options: FILTERS,
+      options: TABLET_FILTER_OPTIONS,
       examples: [
         'topoctl tablets list',
         'topoctl tablets list --cell zone1 --keyspace commerce --type REPLICA,RDONLY',

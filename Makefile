@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps tools node_modules proto lint typecheck test bench up demo clean
+.PHONY: all deps tools node_modules proto lint typecheck build test bench up demo clean
 
 all: test
 
@@ -55,7 +55,11 @@ lint: proto
 typecheck: proto
 	$(NPX) tsc --noEmit -p tsconfig.json
 
-test: deps proto typecheck
+# The SDK as published: compiled JavaScript and type declarations under dist/.
+build: proto
+	$(NPX) tsc -p tsconfig.build.json
+
+test: deps proto typecheck build
 	$(NPX) jest --runInBand
 
 # Store figures, then watch fan-out and registration against raw etcd (about 5 minutes in

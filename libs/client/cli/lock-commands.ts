@@ -67,7 +67,11 @@ export const lockCommand: Command = {
   args: [{ name: 'KEYSPACE[/SHARD]' }],
   options: {
     action: { type: 'string', value: 'TEXT', description: 'why the lock is taken (required)' },
-    ttl: { type: 'string', value: 'DURATION', description: `how long the lock lives, whole seconds from 1s to 1h (default ${DEFAULT_TTL})` },
+    ttl: {
+      type: 'string',
+      value: 'DURATION',
+      description: `how long the lock lives, whole seconds from 1s to 1h (default ${DEFAULT_TTL})`,
+    },
     holder: { type: 'string', value: 'TEXT', description: 'who holds it (default: topoctl user@host)' },
     wait: { type: 'string', value: 'DURATION', description: 'give up waiting after this long (default: --timeout)' },
     try: { type: 'boolean', description: 'fail with ALREADY_EXISTS at once when anyone holds or waits for it' },

@@ -58,12 +58,11 @@ export const lsCommand: Command = {
   async run(ctx) {
     const client = await pathClient(ctx);
     const { entries } = await ctx.topo.call(client.listDir.bind(client), { path: relative(ctx.args[0]) });
+    const isDir = (type: EntryType): boolean => type === EntryType.ENTRY_TYPE_DIRECTORY;
     ctx.out.result(
-      entries.map((e) => ({ name: e.name, type: e.type === EntryType.ENTRY_TYPE_DIRECTORY ? 'directory' : 'file', ephemeral: e.ephemeral })),
+      entries.map((e) => ({ name: e.name, type: isDir(e.type) ? 'directory' : 'file', ephemeral: e.ephemeral })),
       () => {
-        for (const e of entries) {
-          ctx.out.line(`${e.name}${e.type === EntryType.ENTRY_TYPE_DIRECTORY ? '/' : ''}${e.ephemeral ? '  (ephemeral)' : ''}`);
-        }
+        for (const e of entries) ctx.out.line(`${e.name}${isDir(e.type) ? '/' : ''}${e.ephemeral ? '  (ephemeral)' : ''}`);
       },
     );
   },
@@ -72,19 +71,25 @@ export const lsCommand: Command = {
 export const catCommand: Command = {
   name: 'cat',
   summary: 'Print a topology file',
-  description: `${WHERE}\nRecords (Keyspace, Shard, CellInfo, Tablet, ...) print as JSON, text as it is; --raw prints the stored bytes.`,
+  description: `${WHERE}\nRecords (Keyspace, Shard, CellInfo, Tablet, ...) print as JSON, text as it is;\n--raw prints the stored bytes.`,
   args: [{ name: 'PATH' }],
   options: { raw: { type: 'boolean', description: 'write the stored bytes unchanged' } },
-  examples: ['topoctl cat keyspaces/commerce/Keyspace', 'topoctl cat tablets/zone1-0000000100/Tablet --cell zone1', 'topoctl cat RoutingRules --raw'],
+  examples: [
+    'topoctl cat keyspaces/commerce/Keyspace',
+    'topoctl cat tablets/zone1-0000000100/Tablet --cell zone1',
+    'topoctl cat RoutingRules --raw',
+  ],
   async run(ctx) {
     const path = relative(ctx.args[0]);
     const client = await pathClient(ctx);
     const res = await ctx.topo.call(client.get.bind(client), { path });
     const decoded = decode(path, res.contents);
     if (ctx.flag('raw') && !ctx.out.json) return ctx.out.raw(res.contents);
-    ctx.out.result({ path, version: res.version, type: decoded.type, value: decoded.value, contentsBase64: res.contents.toString('base64') }, () => {
+    const json = { path, version: res.version, type: decoded.type, value: decoded.value, contentsBase64: res.contents.toString('base64') };
+    ctx.out.result(json, () => {
       if (decoded.type === 'binary') ctx.out.raw(res.contents);
-      else if (decoded.type === 'text' && typeof decoded.value === 'string') {
+      else if (typeof decoded.value === 'string') {
+        // Text gets the final newline a terminal needs; --raw keeps the bytes exact.
         ctx.out.raw(Buffer.from(decoded.value.endsWith('\n') || decoded.value === '' ? decoded.value : `${decoded.value}\n`));
       } else ctx.out.printJson(decoded.value);
     });

@@ -112,7 +112,11 @@ export class TopoClients {
     this.clients.clear();
   }
 
-  private client<C extends Closable>(kind: string, address: string, Client: new (address: string, creds: ChannelCredentials, options: ClientOptions) => C): C {
+  private client<C extends Closable>(
+    kind: string,
+    address: string,
+    Client: new (address: string, creds: ChannelCredentials, options: ClientOptions) => C,
+  ): C {
     const key = `${kind} ${address}`;
     let client = this.clients.get(key) as C | undefined;
     if (!client) {

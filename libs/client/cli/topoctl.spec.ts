@@ -45,6 +45,19 @@ async function ok(...argv: string[]): Promise<string> {
   return result.stdout;
 }
 
+/** `topoctl tablets create` with the flags every tablet needs. */
+const createTablet = (alias: string, shard: string, type: string, ...more: string[]): Promise<Result> =>
+  topoctl(
+    ...['tablets', 'create', '--alias', alias, '--hostname', `db${alias.split('-')[1]}`],
+    ...['--keyspace', 'ks', '--shard', shard, '--type', type, ...more],
+  );
+
+/** Changes a tablet's type behind the CLI's back, as a tablet would. */
+async function setType(alias: string, type: TabletType): Promise<void> {
+  const c = cell.client;
+  await call(c.updateTabletFields.bind(c), { alias, type, hostname: '', portMap: {}, tags: {}, version: '0' });
+}
+
 async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -73,8 +86,7 @@ beforeAll(async () => {
   await ok('shards', 'create', 'ks/80-');
   // cell-topo validates tablets against its watched copy of the global topology.
   await until('cell-topo to see ks/-80', async () => {
-    const attempt = await topoctl('tablets', 'create', '--alias', 'zone1-1', '--hostname', 'probe', '--keyspace', 'ks', '--shard', '-80', '--type', 'REPLICA');
-    return attempt.code === 0;
+    return (await createTablet('zone1-1', '-80', 'REPLICA')).code === 0;
   });
   await ok('tablets', 'delete', 'zone1-1');
 }, 60_000);
@@ -148,7 +160,11 @@ describe('topoctl', () => {
     expect(await ok('shards', 'create', 'commerce/0')).toContain('created shard commerce/0 (primary serving: yes');
     expect(await ok('shards', 'set-primary', 'commerce/0', 'zone1-100')).toContain('primary zone1-0000000100');
     const shard = JSON.parse(await ok('shards', 'get', 'commerce/0', '--json'));
-    expect(shard).toMatchObject({ keyspace: 'commerce', name: '0', shard: { primaryAlias: { cell: 'zone1', uid: 100 }, isPrimaryServing: true } });
+    expect(shard).toMatchObject({
+      keyspace: 'commerce',
+      name: '0',
+      shard: { primaryAlias: { cell: 'zone1', uid: 100 }, isPrimaryServing: true },
+    });
 
     const table = (await ok('shards', 'list', 'ks')).trim().split('\n');
     expect(table[0]).toMatch(/^SHARD +PRIMARY +PRIMARY SERVING +VERSION$/);
@@ -175,8 +191,8 @@ describe('topoctl', () => {
   });
 
   it('creates, lists, gets and deletes a tablet in the cell its alias names', async () => {
-    const created = await ok('tablets', 'create', '--alias', 'zone1-200', '--hostname', 'db200', '--keyspace', 'ks', '--shard', '-80', '--type', 'replica', '--port', 'grpc=15200');
-    expect(created).toMatch(/^created tablet zone1-0000000200 \(version \d+\)\n$/);
+    const created = await createTablet('zone1-200', '-80', 'replica', '--port', 'grpc=15200');
+    expect(created.stdout).toMatch(/^created tablet zone1-0000000200 \(version \d+\)\n$/);
 
     const everyCell = (await ok('tablets', 'list')).trim().split('\n');
     expect(everyCell[0]).toMatch(/^ALIAS +KEYSPACE +SHARD +TYPE +HOSTNAME +ALIVE$/);
@@ -186,7 +202,11 @@ describe('topoctl', () => {
     expect(JSON.parse(await ok('tablets', 'list', '--cell', 'zone1', '--type', 'PRIMARY', '--json'))).toEqual([]);
 
     const got = JSON.parse(await ok('tablets', 'get', 'zone1-200', '--json'));
-    expect(got).toMatchObject({ alias: 'zone1-0000000200', alive: false, tablet: { hostname: 'db200', portMap: { grpc: 15200 }, type: 'REPLICA' } });
+    expect(got).toMatchObject({
+      alias: 'zone1-0000000200',
+      alive: false,
+      tablet: { hostname: 'db200', portMap: { grpc: 15200 }, type: 'REPLICA' },
+    });
     expect(await ok('tablets', 'get', 'zone1-0000000200')).toMatch(/^hostname: +db200$/m);
 
     const wrongCell = await topoctl('tablets', 'get', 'zone1-200', '--cell', 'zone2');
@@ -200,11 +220,16 @@ describe('topoctl', () => {
 
   it('takes a lock with a fencing token, lists it, and releases it', async () => {
     const grant = JSON.parse(await ok('lock', 'ks/-80', '--action', 'topoctl test', '--ttl', '30s', '--holder', 'tester', '--json'));
-    expect(grant).toMatchObject({ lockId: expect.stringContaining('keyspaces/ks/shards/-80'), fencingToken: expect.stringMatching(/^[1-9]\d*$/), target: 'ks/-80' });
+    expect(grant).toMatchObject({
+      lockId: expect.stringContaining('keyspaces/ks/shards/-80'),
+      fencingToken: expect.stringMatching(/^[1-9]\d*$/),
+      target: 'ks/-80',
+    });
 
     const table = (await ok('locks')).trim().split('\n');
     expect(table[0]).toMatch(/^TARGET +HOLDER +ACTION +SINCE +TOKEN +HELD$/);
-    expect(table).toContainEqual(expect.stringMatching(new RegExp(`^ks/-80 +tester +topoctl test +\\S+ +${grant.fencingToken} +yes$`)));
+    const row = new RegExp(`^ks/-80 +tester +topoctl test +\\S+ +${grant.fencingToken} +yes$`);
+    expect(table).toContainEqual(expect.stringMatching(row));
 
     const busy = await topoctl('lock', 'ks/-80', '--action', 'second', '--try');
     expect(busy.code).toBe(1);
@@ -217,16 +242,18 @@ describe('topoctl', () => {
   it('lists and reads raw paths of global-topo, and of a cell with --cell', async () => {
     expect((await ok('ls')).split('\n')).toEqual(expect.arrayContaining(['cells/', 'keyspaces/']));
     expect((await ok('ls', '/keyspaces/ks')).split('\n')).toEqual(expect.arrayContaining(['Keyspace', 'shards/']));
-    expect(JSON.parse(await ok('ls', 'keyspaces/ks', '--json'))).toContainEqual({ name: 'Keyspace', type: 'file', ephemeral: false });
+    const entries = JSON.parse(await ok('ls', 'keyspaces/ks', '--json'));
+    expect(entries).toContainEqual({ name: 'Keyspace', type: 'file', ephemeral: false });
 
     const cellInfo = JSON.parse(await ok('cat', 'cells/zone1/CellInfo'));
     expect(cellInfo).toEqual({ serverAddress: cell.address, root: cellRoot });
     const keyspace = JSON.parse(await ok('cat', 'keyspaces/ks/Keyspace', '--json'));
     expect(keyspace).toMatchObject({ path: 'keyspaces/ks/Keyspace', type: 'Keyspace', version: expect.stringMatching(/^\d+$/) });
 
-    await ok('tablets', 'create', '--alias', 'zone1-300', '--hostname', 'db300', '--keyspace', 'ks', '--shard', '80-', '--type', 'RDONLY');
+    expect((await createTablet('zone1-300', '80-', 'RDONLY')).code).toBe(0);
     expect(await ok('ls', 'tablets', '--cell', 'zone1')).toContain('zone1-0000000300/');
-    expect(JSON.parse(await ok('cat', 'tablets/zone1-0000000300/Tablet', '--cell', 'zone1'))).toMatchObject({ hostname: 'db300', type: 'RDONLY' });
+    const record = JSON.parse(await ok('cat', 'tablets/zone1-0000000300/Tablet', '--cell', 'zone1'));
+    expect(record).toMatchObject({ hostname: 'db300', type: 'RDONLY' });
 
     const missing = await topoctl('cat', 'keyspaces/none/Keyspace');
     expect(missing.code).toBe(1);
@@ -265,7 +292,6 @@ describe('topoctl', () => {
   });
 
   it('watch prints the current tablets, then one line per change, and resumes after a disconnect', async () => {
-    const c = cell.client;
     const relay = await TcpRelay.start(`http://${cell.address}`);
     const cellAddress = relay.url.replace('http://', '');
     const stop = new AbortController();
@@ -273,9 +299,9 @@ describe('topoctl', () => {
     const watch = start(['watch', '--cell-address', cellAddress, '--keyspace', 'ks'], stop.signal);
     const json = start(['watch', '--cell-address', cellAddress, '--keyspace', 'ks', '--json'], stop.signal);
     try {
-      await ok('tablets', 'create', '--alias', 'zone1-400', '--hostname', 'db400', '--keyspace', 'ks', '--shard', '-80', '--type', 'REPLICA');
+      expect((await createTablet('zone1-400', '-80', 'REPLICA')).code).toBe(0);
       await until('the created tablet', () => /zone1-0000000400 REPLICA ks\/-80 not-alive$/m.test(watch.stdout()));
-      await call(c.updateTabletFields.bind(c), { alias: 'zone1-400', type: TabletType.RDONLY, hostname: '', portMap: {}, tags: {}, version: '0' });
+      await setType('zone1-400', TabletType.RDONLY);
       await until('the type change', () => /zone1-0000000400 RDONLY ks\/-80 not-alive$/m.test(watch.stdout()));
 
       // Cut the connection, change the tablet while the watch is away, then let it back in.
@@ -338,7 +364,7 @@ describe('topoctl', () => {
 
       relay.cut();
       await until('the watch to notice the disconnect', () => watch.stderr().includes('disconnected'));
-      await call(c.updateTabletFields.bind(c), { alias: 'zone1-500', type: TabletType.RDONLY, hostname: '', portMap: {}, tags: {}, version: '0' });
+      await setType('zone1-500', TabletType.RDONLY);
       await call(c.deleteTablet.bind(c), { alias: 'zone1-501' });
       await call(c.createTablet.bind(c), tablet(502));
       for (const hostname of ['a', 'b', 'c']) {

@@ -71,26 +71,37 @@ export function serverStream<Req, Res>(
     const signal = AbortSignal.any([controller.signal, tracker.shuttingDown]);
     const write: StreamWriter<Res> = (message) => writeWithBackpressure(call, message, signal);
     handler(call.request, write, { signal, log: tracker.log, peer: call.getPeer() }).then(
-      () => finish(undefined),
-      (err: unknown) => finish(err),
+      () => endStream(call, controller.signal, tracker, method, undefined),
+      (err: unknown) => endStream(call, controller.signal, tracker, method, err),
     );
-    const finish = (err: unknown): void => {
-      if (controller.signal.aborted) return;
-      // A stream cut short by shutdown is retryable elsewhere, whatever the handler saw.
-      if (tracker.shuttingDown.aborted) {
-        call.emit('error', { code: status.UNAVAILABLE, details: 'server shutting down' });
-        return;
-      }
-      if (err === undefined) {
-        call.end();
-        return;
-      }
-      const mapped = toServiceError(err);
-      if (mapped.internal) tracker.log.error('stream handler failed', { method, ...errorFields(err) });
-      // grpc-js turns an 'error' event into the call's status, after the queued messages.
-      call.emit('error', { code: mapped.code, details: mapped.details });
-    };
   };
+}
+
+/**
+ * Ends a stream whose handler finished: nothing when the client already went away,
+ * UNAVAILABLE when the server is shutting down (the client retries elsewhere, whatever the
+ * handler saw), OK on success, else the error's status.
+ */
+function endStream(
+  call: { end(): void; emit(event: 'error', status: { code: status; details: string }): boolean },
+  clientGone: AbortSignal,
+  tracker: CallTracker,
+  method: string,
+  err: unknown,
+): void {
+  if (clientGone.aborted) return;
+  if (tracker.shuttingDown.aborted) {
+    call.emit('error', { code: status.UNAVAILABLE, details: 'server shutting down' });
+    return;
+  }
+  if (err === undefined) {
+    call.end();
+    return;
+  }
+  const mapped = toServiceError(err);
+  if (mapped.internal) tracker.log.error('stream handler failed', { method, ...errorFields(err) });
+  // grpc-js turns an 'error' event into the call's status, after the queued messages.
+  call.emit('error', { code: mapped.code, details: mapped.details });
 }
 
 /**
@@ -111,23 +122,9 @@ export function bidiStream<Req, Res>(
     const writable = call as unknown as ServerWritableStream<unknown, Res>;
     const write: StreamWriter<Res> = (message) => writeWithBackpressure(writable, message, signal);
     const requests = readRequests<Req>(call, signal);
-    const finish = (err: unknown): void => {
-      if (controller.signal.aborted) return;
-      if (tracker.shuttingDown.aborted) {
-        call.emit('error', { code: status.UNAVAILABLE, details: 'server shutting down' });
-        return;
-      }
-      if (err === undefined) {
-        call.end();
-        return;
-      }
-      const mapped = toServiceError(err);
-      if (mapped.internal) tracker.log.error('stream handler failed', { method, ...errorFields(err) });
-      call.emit('error', { code: mapped.code, details: mapped.details });
-    };
     handler(requests, write, { signal, log: tracker.log, peer: call.getPeer() }).then(
-      () => finish(undefined),
-      (err: unknown) => finish(err),
+      () => endStream(call, controller.signal, tracker, method, undefined),
+      (err: unknown) => endStream(call, controller.signal, tracker, method, err),
     );
   };
 }

@@ -6,3 +6,4 @@ export { GlobalView, type GlobalViewOptions } from './global-view';
 export { unaryCall, type UnaryMethod } from './unary-call';
 export { Backoff } from './backoff';
 export { SrvKeyspaceWatch } from './srv-keyspace-watch';
+export { globalTopoClient, cellTopoClient, type Promised, type TypedClientOptions } from './typed-client';

@@ -20,12 +20,15 @@ export interface GlobalTopoFixture {
 }
 
 /** An in-process global-topo on a loopback port over the given etcd, with its own root. */
-export async function startGlobalTopo(endpoints: string[], options: { lockTtlSeconds?: number } = {}): Promise<GlobalTopoFixture> {
+export async function startGlobalTopo(
+  endpoints: string[],
+  options: { lockTtlSeconds?: number; listen?: string } = {},
+): Promise<GlobalTopoFixture> {
   const root = `/test/${process.pid}-${++roots}/global`;
   const store = openStore({ backend: 'etcd', endpoints, root, lockTtlSeconds: options.lockTtlSeconds, requestTimeoutMs: 2000 });
   const server = await TopoServer.start({
     config: {
-      listen: '127.0.0.1:0',
+      listen: options.listen ?? '127.0.0.1:0',
       backend: 'etcd',
       etcdEndpoints: endpoints,
       root,

@@ -30,6 +30,8 @@ export interface CallTracker {
   readonly log: Logger;
   /** Runs at shutdown, before the store closes. */
   onShutdown(cleanup: () => Promise<void>): void;
+  /** Health stays NOT_SERVING while the check returns a reason (a dependency not yet known). */
+  addReadinessCheck(check: () => string | undefined): void;
 }
 
 export function unary<Req, Res>(

@@ -44,6 +44,8 @@ export class TopoServer implements CallTracker {
   readonly health = new HealthService();
   private readonly shutdownController = new AbortController();
   private readonly cleanups: Array<() => Promise<void>> = [];
+  private readonly readinessChecks: Array<() => string | undefined> = [];
+  private notReadyReason: string | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private serviceNames: string[] = [];
@@ -86,6 +88,10 @@ export class TopoServer implements CallTracker {
       services: topo.serviceNames,
     });
     return topo;
+  }
+
+  addReadinessCheck(check: () => string | undefined): void {
+    this.readinessChecks.push(check);
   }
 
   /** Runs at shutdown, before the store closes: release leases, end campaigns. */
@@ -144,6 +150,12 @@ export class TopoServer implements CallTracker {
       }
     }
     if (this.shuttingDown.aborted) return;
+    const reason = this.readinessChecks.map((check) => check()).find((r) => r !== undefined);
+    if (reason !== this.notReadyReason) {
+      if (reason) this.log.info('not ready: NOT_SERVING', { reason });
+      this.notReadyReason = reason;
+    }
+    serving &&= reason === undefined;
     const status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     if (serving && this.health.status('') === ServingStatus.NOT_SERVING) this.log.info('store reachable again: SERVING');
     for (const name of ['', ...this.serviceNames]) this.health.setStatus(name, status);

@@ -176,6 +176,7 @@ describe('cell-topo WatchTablets limits', () => {
       await reader.next();
       let last = BigInt(snapshot.revision);
       reader.stream.pause();
+      const pausedAt = Date.now();
       // 10,000 changes, written straight to the cell's etcd by 20 writers.
       const written: bigint[] = [];
       await Promise.all(
@@ -186,8 +187,13 @@ describe('cell-topo WatchTablets limits', () => {
           }
         }),
       );
+      // The reader stays paused for 30 s in all; the server's backlog for it stays bounded.
+      const heapAfterWrites = process.memoryUsage().heapUsed;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, pausedAt + 30_000 - Date.now())));
       const stats = cell.hub.stats();
       expect(stats.maxBacklog).toBeLessThanOrEqual(queueLimit + 1);
+      expect(stats.subscribers).toBe(0); // the paused reader was cut, not buffered
+      expect(process.memoryUsage().heapUsed - heapAfterWrites).toBeLessThan(64 * 1024 * 1024);
       reader.stream.resume();
       const seen: bigint[] = [];
       let cut: ServiceError | undefined;

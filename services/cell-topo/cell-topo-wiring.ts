@@ -25,6 +25,7 @@ export function cellTopoServices(
     cell: settings.cell,
     registry: { defaultTtlSeconds: settings.defaultTabletTtlSeconds },
   });
+  tracker.addReadinessCheck(() => (view.isSynced ? undefined : 'waiting for the global topology from global-topo'));
   tracker.onShutdown(async () => {
     view.close();
     await hub.close();

@@ -2,6 +2,7 @@ import { credentials } from '@grpc/grpc-js';
 import { CellTopoServiceClient } from '../../libs/proto/gen/topo/cell/v1/cell';
 import { PathServiceClient } from '../../libs/proto/gen/topo/path/v1/path';
 import { Logger, TopoServer } from '../../libs/server';
+import { ServingStatus } from '../../libs/server/health';
 import { openStore, type Store } from '../../libs/store';
 import { WatchHub, type WatchHubOptions } from '../../libs/watch';
 import { cellTopoServices } from './cell-topo-wiring';
@@ -44,7 +45,7 @@ export async function startCellTopo(options: {
     },
     store,
     log: new Logger({}, 'error'),
-    healthProbeIntervalMs: 500,
+    healthProbeIntervalMs: 100,
     services: (tracker) =>
       cellTopoServices(store, tracker, {
         cell: options.cell,
@@ -52,6 +53,11 @@ export async function startCellTopo(options: {
         defaultTabletTtlSeconds: options.tabletTtlSeconds,
       }, hub),
   });
+  // Ready once it knows the global topology, as a load balancer would wait for.
+  for (let i = 0; server.health.status('') !== ServingStatus.SERVING; i++) {
+    if (i > 500) throw new Error('cell-topo never became ready');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const address = `127.0.0.1:${server.port}`;
   const clients: Array<{ close(): void }> = [];
   const newClient = (): CellTopoServiceClient => {

@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps tools node_modules proto lint typecheck build test bench up demo clean
+.PHONY: all deps tools node_modules proto lint typecheck build test bench bench-quick up demo clean
 
 all: test
 

@@ -52,9 +52,14 @@ export class CpuMeter {
     return this.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   }
 
+  /** CPU seconds used since the meter started. */
+  seconds(): number {
+    return this.total() - this.startCpu;
+  }
+
   percentOfOneCore(): number {
     const wallSeconds = Number(process.hrtime.bigint() - this.startWall) / 1e9;
-    return (100 * (this.total() - this.startCpu)) / wallSeconds;
+    return (100 * this.seconds()) / wallSeconds;
   }
 }
 

@@ -14,6 +14,7 @@ import { shardReplicationPath, tabletAlivePath, tabletPath, validateTablet, with
 // The raw baseline writes the same bytes the registry writes; the Alive format is internal to libs/topo.
 import { encodeAliveMarker } from '../libs/topo/private/tablet-commit';
 import { whenAvailable, type BenchStack } from './bench-stack';
+import { CpuMeter } from './proc-stats';
 import { elapsedMs, summarize, type Summary } from './stats';
 
 const TTL_SECONDS = 60;
@@ -23,6 +24,9 @@ export interface RegistrationResult {
   what: string;
   summary: Summary;
   perSecond: number;
+  /** % of one core while the row ran. */
+  etcdCpu: number;
+  cellTopoCpu?: number;
 }
 
 /** Worker w runs operations w, w + c, w + 2c, ... one at a time. */
@@ -56,18 +60,27 @@ export async function measureRegistration(stack: BenchStack, count: number, conc
       }),
     );
   const results: RegistrationResult[] = [];
+  const withCpu = async (what: string, run: () => Promise<{ summary: Summary; perSecond: number }>, cellTopoPid?: number): Promise<RegistrationResult> => {
+    const etcd = new CpuMeter([stack.cellEtcdPid]);
+    const cellTopo = cellTopoPid === undefined ? undefined : new CpuMeter([cellTopoPid]);
+    const result = await run();
+    return { what, ...result, etcdCpu: etcd.percentOfOneCore(), cellTopoCpu: cellTopo?.percentOfOneCore() };
+  };
   const raw = new Etcd3({ hosts: stack.cellEtcd.endpoints });
   try {
-    results.push({ what: `raw etcd3 txn (Tablet, Alive on a lease, ShardReplication), c=${concurrency}`, ...(await rawTxnOnly(raw, count, concurrency, tabletOf)) });
-    results.push({
-      what: `raw etcd3, the registry's calls (2 reads, lease grant, read, txn), c=${concurrency}`,
-      ...(await rawSameCalls(raw, count, concurrency, tabletOf)),
-    });
+    results.push(
+      await withCpu(`raw etcd3 txn (Tablet, Alive on a lease, ShardReplication), c=${concurrency}`, () => rawTxnOnly(raw, count, concurrency, tabletOf)),
+    );
+    results.push(
+      await withCpu(`raw etcd3, the registry's calls (2 reads, lease grant, read, txn), c=${concurrency}`, () =>
+        rawSameCalls(raw, count, concurrency, tabletOf),
+      ),
+    );
   } finally {
     raw.close();
   }
 
-  const { address } = await stack.startCellTopo();
+  const { address, pid } = await stack.startCellTopo();
   const client = new CellTopoServiceClient(address, credentials.createInsecure());
   const register = (tablet: Tablet): Promise<unknown> =>
     unaryCall(client.registerTablet.bind(client), {
@@ -82,7 +95,13 @@ export async function measureRegistration(stack: BenchStack, count: number, conc
   try {
     // Untimed: waits out cell-topo's first read of the global topology and opens the channel.
     await whenAvailable(() => register({ ...tabletOf(0), alias: { cell, uid: FIRST_UID - 1 } }));
-    results.push({ what: `RegisterTablet via gRPC to cell-topo, c=${concurrency}`, ...(await timeOwned(count, concurrency, (i) => register(tabletOf(i)).then(() => undefined))) });
+    results.push(
+      await withCpu(
+        `RegisterTablet via gRPC to cell-topo, c=${concurrency}`,
+        () => timeOwned(count, concurrency, (i) => register(tabletOf(i)).then(() => undefined)),
+        pid,
+      ),
+    );
   } finally {
     client.close();
     await stack.stopCellTopo();

@@ -37,22 +37,22 @@ const { values } = parseArgs({
   },
 });
 
-function positiveInteger(name: string, text: string): number {
+function wholeNumber(name: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number, got ${JSON.stringify(text)}`);
   return value;
 }
 
-const STREAM_COUNTS = values.streams!.split(',').map((n) => positiveInteger('streams', n.trim().replace(/_/g, '')));
-const RATE = positiveInteger('rate', values.rate!);
+const STREAM_COUNTS = values.streams!.split(',').map((n) => wholeNumber('streams', n.trim().replace(/_/g, '')));
+const RATE = wholeNumber('rate', values.rate!);
 const DURATION_S = Number(values.duration);
-const WORKERS = positiveInteger('workers', values.workers!);
-const PER_CHANNEL = positiveInteger('streams-per-channel', values['streams-per-channel']!);
-const TABLETS = positiveInteger('tablets', values.tablets!);
-const REGISTRATIONS = positiveInteger('registrations', values.registrations!);
-const REGISTRATION_CONCURRENCY = positiveInteger('registration-concurrency', values['registration-concurrency']!);
+const WORKERS = wholeNumber('workers', values.workers!);
+const PER_CHANNEL = wholeNumber('streams-per-channel', values['streams-per-channel']!);
+const TABLETS = wholeNumber('tablets', values.tablets!);
+const REGISTRATIONS = wholeNumber('registrations', values.registrations!);
+const REGISTRATION_CONCURRENCY = wholeNumber('registration-concurrency', values['registration-concurrency']!);
 /** Seconds the whole run may take: a subscriber count that would not fit is skipped, and said so. */
-const BUDGET_S = positiveInteger('budget', values.budget!);
+const BUDGET_S = wholeNumber('budget', values.budget!);
 
 const CELL = 'zone1';
 const KEYSPACE = 'bench';
@@ -65,16 +65,23 @@ interface RunResult {
   streams: number;
   opened: number;
   openMs: number;
+  /** Over every receipt owed: one never made within the drain window counts as infinitely late. */
   latency: Summary;
+  /** Over the receipts made. */
+  deliveredLatency: Summary;
   expected: number;
   delivered: number;
   duplicates: number;
   broken: number;
   failures: Record<string, number>;
+  /** VmRSS before opening and after, MiB. */
+  rssMiB: { cellTopo?: [number, number]; etcd: [number, number] };
   cellTopoKiBPerStream: number | undefined;
   cellTopoCpu: number | undefined;
   etcdKiBPerStream: number;
   etcdCpu: number;
+  /** CPU of the serving process (cell-topo, or etcd for the baseline) per delivered message, writes and drain. */
+  servingUsPerMessage: number;
   clientCpu: number;
   /** Machine CPU outside the benchmark's processes during the writes. */
   otherCpu: number;
@@ -131,8 +138,10 @@ async function writeChanges(writer: Etcd3, root: string): Promise<Array<[string,
   const intervalMs = 1000 / RATE;
   const acks: Array<[string, number]> = [];
   const inFlight: Array<Promise<void>> = [];
+  // Caught as they happen: a write failing while later ones are still being scheduled must not go unhandled.
+  let failure: { error: unknown } | undefined;
   const start = performance.now();
-  for (let k = 0; k < count; k++) {
+  for (let k = 0; k < count && !failure; k++) {
     const wait = start + k * intervalMs - performance.now();
     if (wait > 0) await sleep(wait);
     const tablet = watchedTablet(k % TABLETS, `tablet-${(k % TABLETS) + 1}-change-${k}.bench`);
@@ -142,10 +151,14 @@ async function writeChanges(writer: Etcd3, root: string): Promise<Array<[string,
         .put(key)
         .value(Buffer.from(Tablet.encode(tablet).finish()))
         .exec()
-        .then((response) => void acks.push([response.header.revision, nowNs()])),
+        .then(
+          (response) => void acks.push([response.header.revision, nowNs()]),
+          (error: unknown) => void (failure ??= { error }),
+        ),
     );
   }
   await Promise.all(inFlight);
+  if (failure) throw failure.error;
   return acks;
 }
 
@@ -186,9 +199,11 @@ async function measure(
   const servingPid = cellTopo?.pid ?? etcdPid;
   const fds = `${openFds(servingPid)} of ${fdLimit(servingPid)}`;
   const gauges = await etcdWatchGauges(etcdUrl);
+  const rssAfter = { cellTopo: cellTopo && rssKiB(cellTopo.pid), etcd: rssKiB(etcdPid) };
   const perStream = (before: number, after: number): number => (openCount > 0 ? (after - before) / openCount : NaN);
-  const cellTopoKiBPerStream = cellTopo && perStream(rssBefore.cellTopo!, rssKiB(cellTopo.pid));
-  const etcdKiBPerStream = perStream(rssBefore.etcd, rssKiB(etcdPid));
+  const cellTopoKiBPerStream = cellTopo && perStream(rssBefore.cellTopo!, rssAfter.cellTopo!);
+  const etcdKiBPerStream = perStream(rssBefore.etcd, rssAfter.etcd);
+  const mib = (kib: number): number => kib / 1024;
 
   const cpu = {
     cellTopo: cellTopo && new CpuMeter([cellTopo.pid]),
@@ -212,6 +227,7 @@ async function measure(
     await sleep(100);
   }
   const drainedMs = performance.now() - drainStart;
+  const servingCpuSeconds = (cpu.cellTopo ?? cpu.etcd).seconds();
   const collected = await workers.all(() => ({ type: 'collect', acks }), 'collected', 120_000);
   await workers.all(() => ({ type: 'close' }), 'closed', 60_000);
 
@@ -219,7 +235,9 @@ async function measure(
   for (const source of [...opened.map((o) => o.reply.failures), ...collected.map((c) => c.reply.failures)]) {
     for (const [message, n] of Object.entries(source)) failures[message] = Math.max(failures[message] ?? 0, n);
   }
-  const latencies = new Float64Array(collected.reduce((sum, c) => sum + c.reply.latenciesMs.length, 0));
+  const delivered = collected.reduce((sum, c) => sum + c.reply.latenciesMs.length, 0);
+  const expected = collected.reduce((sum, c) => sum + c.reply.expected, 0);
+  const latencies = new Float64Array(Math.max(delivered, expected)).fill(Infinity);
   let offset = 0;
   for (const c of collected) {
     latencies.set(c.reply.latenciesMs, offset);
@@ -231,15 +249,21 @@ async function measure(
     opened: openCount,
     openMs: Math.max(...opened.map((o) => o.reply.openMs)),
     latency: summarize(latencies),
-    expected: collected.reduce((sum, c) => sum + c.reply.expected, 0),
-    delivered: latencies.length,
+    deliveredLatency: summarize(latencies.subarray(0, delivered)),
+    expected,
+    delivered,
     duplicates: collected.reduce((sum, c) => sum + c.reply.duplicates, 0),
     broken: collected.reduce((sum, c) => sum + c.reply.broken, 0),
     failures,
+    rssMiB: {
+      cellTopo: cellTopo && [mib(rssBefore.cellTopo!), mib(rssAfter.cellTopo!)],
+      etcd: [mib(rssBefore.etcd), mib(rssAfter.etcd)],
+    },
     cellTopoKiBPerStream,
     cellTopoCpu,
     etcdKiBPerStream,
     etcdCpu,
+    servingUsPerMessage: delivered > 0 ? (servingCpuSeconds * 1e6) / delivered : NaN,
     clientCpu,
     otherCpu,
     watchers: gauges.watchers,
@@ -251,10 +275,13 @@ async function measure(
   };
 }
 
-const fixed = (value: number | undefined, digits: number): string => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
+function fixed(value: number | undefined, digits: number): string {
+  if (value === undefined || Number.isNaN(value)) return '-';
+  return value === Infinity ? 'undelivered' : value.toFixed(digits);
+}
 
 function watchRow(run: RunResult, baseline: RunResult | undefined): Record<string, string> {
-  const ratio = (ours: number, theirs: number | undefined): string => (theirs === undefined ? '-' : fixed(ours / theirs, 2));
+  const ratio = (ours: number, theirs: number): string => (Number.isFinite(ours) && Number.isFinite(theirs) ? fixed(ours / theirs, 2) : '-');
   return {
     streams: run.streams.toLocaleString('en-US'),
     subscribers: run.kind === 'etcd' ? 'raw etcd3 watchers' : 'cell-topo WatchTablets',
@@ -269,6 +296,7 @@ function watchRow(run: RunResult, baseline: RunResult | undefined): Record<strin
     'cell-topo CPU %': fixed(run.cellTopoCpu, 0),
     'etcd KiB/stream': fixed(run.etcdKiBPerStream, 1),
     'etcd CPU %': fixed(run.etcdCpu, 0),
+    'server µs/msg': fixed(run.servingUsPerMessage, 1),
     'etcd watchers/streams': `${run.watchers}/${run.watchStreams}`,
     'clients CPU %': fixed(run.clientCpu, 0),
   };
@@ -284,16 +312,32 @@ function registrationRows(results: RegistrationResult[]): Array<Record<string, s
     'p50 ratio': fixed(r.summary.p50 / base.summary.p50, 2),
     'p99 ratio': fixed(r.summary.p99 / base.summary.p99, 2),
     'regs/s ratio': fixed(r.perSecond / base.perSecond, 2),
+    'etcd CPU %': fixed(r.etcdCpu, 0),
+    'cell-topo CPU %': fixed(r.cellTopoCpu, 0),
   }));
 }
+
+const rssChange = ([before, after]: [number, number]): string => `${before.toFixed(0)} -> ${after.toFixed(0)} MiB`;
 
 function runNotes(run: RunResult): string {
   const parts = [
     `N=${run.streams} ${run.kind}: opened ${run.opened}/${run.streams} in ${(run.openMs / 1000).toFixed(1)} s`,
     `${run.writes} writes, ${run.delivered}/${run.expected} receipts ${run.delivered >= run.expected ? 'within' : 'NOT all within'} ${(run.drainedMs / 1000).toFixed(1)} s of the last write`,
+    `delivered ones p50 ${fixed(run.deliveredLatency.p50, 2)} ms, p99 ${fixed(run.deliveredLatency.p99, 2)} ms`,
+    `RSS ${run.kind === 'cell-topo' ? `cell-topo ${rssChange(run.rssMiB.cellTopo!)}, ` : ''}etcd ${rssChange(run.rssMiB.etcd)}`,
     `serving process fds ${run.fds}`,
     `CPU outside the benchmark ${run.otherCpu.toFixed(0)}% of a core`,
   ];
+  if (run.kind === 'cell-topo' && Number.isFinite(run.servingUsPerMessage)) {
+    // One Node process sends on one core: its CPU per message caps the messages per second.
+    const capacity = 1e6 / run.servingUsPerMessage;
+    const asked = run.opened * RATE;
+    parts.push(
+      `cell-topo at ${run.servingUsPerMessage.toFixed(1)} µs CPU per message can send about ${Math.round(capacity).toLocaleString('en-US')}/s on its one core; ` +
+        `${run.opened.toLocaleString('en-US')} streams x ${RATE} changes/s ask ${asked.toLocaleString('en-US')}/s` +
+        (asked > capacity ? ' (CPU-bound: the backlog grows while changes last)' : ''),
+    );
+  }
   if (run.duplicates > 0) parts.push(`${run.duplicates} duplicate receipts`);
   if (run.broken > 0) parts.push(`${run.broken} streams broke after opening`);
   if (run.slowWatchers > 0) parts.push(`${run.slowWatchers} etcd slow watchers`);
@@ -304,21 +348,25 @@ function runNotes(run: RunResult): string {
 
 function howMeasured(clock: ClockCheck): string {
   return [
-    `How measured: one cell etcd and one global etcd (etcd 3.4, one member each, loopback), global-topo and cell-topo`,
-    `run as separate processes; subscribers live in ${WORKERS} client processes (child_process.fork), ${PER_CHANNEL} streams per`,
-    `channel, each channel its own HTTP/2 connection. For every N the cell-topo rows use a fresh cell-topo process with N`,
-    `WatchTablets streams (unfiltered, decoded by the generated client); the baseline rows use N etcd3 watchers on the same`,
-    `tablets prefix straight to etcd, with cell-topo stopped. Once all are open, a writer puts ${RATE} tablet records a second for`,
-    `${DURATION_S} s (open loop, round-robin over ${TABLETS} tablets) straight to etcd, so both kinds of subscriber see the same etcd`,
-    `event; latency is from the put's acknowledgement in the writer to each stream's receipt of that revision, both stamped`,
-    `with CLOCK_MONOTONIC (process.hrtime), which Linux shares across processes (checked: ${clock.pings - clock.outside}/${clock.pings} pings`,
-    `saw the worker's clock inside the parent's round trip, p50 ${clock.roundTripP50Ms.toFixed(3)} ms). "delivered" is receipts over`,
-    `writes x open streams. RSS per stream is the VmRSS growth of the serving process from before opening to ${SETTLE_MS / 1000} s after`,
-    `all streams opened, over N; CPU is utime+stime from /proc over the write period, in % of one core; etcd watchers and`,
-    `watch streams are etcd's own gauges (etcd_debugging_mvcc_watcher_total, _watch_stream_total from its /metrics) with`,
-    `all streams open. Ratios compare cell-topo with the etcd3 baseline at the same N. Clients, servers and etcd share the`,
-    `machine's cores, so client CPU competes with the servers. Registration: ${REGISTRATIONS} new tablets, ${REGISTRATION_CONCURRENCY} at a`,
-    `time, each worker on its own shard (no conflicts); the raw rows send the same etcd requests the registry sends.`,
+    `How measured: etcd 3.4 (one member for the cell, one for global-topo, loopback), global-topo and cell-topo run as`,
+    `separate processes started from their entry files. Subscribers live in ${WORKERS} client processes (child_process.fork),`,
+    `${PER_CHANNEL} streams per channel, each channel its own HTTP/2 connection. For each N, the cell-topo row opens N unfiltered`,
+    `WatchTablets streams (decoded by the generated client) on a freshly started cell-topo; the baseline row opens N etcd3`,
+    `watchers on the same tablets prefix straight to etcd, with cell-topo stopped. Once all are open, a writer puts ${RATE}`,
+    `tablet records a second for ${DURATION_S} s (open loop, round-robin over ${TABLETS} tablets) straight to etcd, so both kinds`,
+    `of subscriber see the same etcd events. Latency runs from the put's acknowledgement in the writer to each stream's`,
+    `receipt of that revision, both stamped with CLOCK_MONOTONIC (process.hrtime), which Linux shares across processes`,
+    `(checked: ${clock.pings - clock.outside}/${clock.pings} pings saw the worker's clock inside the parent's round trip, p50`,
+    `${clock.roundTripP50Ms.toFixed(3)} ms); percentiles are over writes x open streams, and a receipt still missing`,
+    `${DRAIN_TIMEOUT_MS / 1000} s after the last write counts as "undelivered". KiB/stream is the VmRSS growth of the process`,
+    `from before opening to ${SETTLE_MS / 1000} s after, over N (small N vanish in the heap's slack). CPU % is utime+stime from`,
+    `/proc over the write period, as % of one core; server µs/msg is the serving process's CPU (cell-topo; etcd for the`,
+    `baseline, where it includes applying the writes) over writes and drain, per delivered message. Watchers and watch`,
+    `streams are etcd's own gauges (etcd_debugging_mvcc_watcher_total, _watch_stream_total on /metrics) with all streams`,
+    `open. Ratios compare with the baseline at the same N. Clients, services and etcd share the machine's 2 cores, so a`,
+    `busy client (clients CPU %) slows its server, and the etcd3 baseline at large N is bound by its clients' decoding.`,
+    `Registration: ${REGISTRATIONS} new tablets, ${REGISTRATION_CONCURRENCY} at a time, each worker on its own shard (no conflicts);`,
+    `the raw rows send the etcd requests the registry sends, from the benchmark process.`,
   ].join(' ');
 }
 
@@ -340,7 +388,10 @@ async function main(): Promise<void> {
       if (failed && stack) console.error(`service logs kept in ${stack.logDir}`);
     })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => void cleanUp().finally(() => process.exit(130)));
+    process.on(signal, () => {
+      console.error(`[watch-bench] ${signal}: stopping everything`);
+      void cleanUp().finally(() => process.exit(130));
+    });
   }
 
   try {

@@ -3,7 +3,7 @@ import { TabletChange, WatchMessageKind, WatchTabletsResponse } from '../../libs
 import { invalidArgument } from '../../libs/server';
 import type { KVInfo } from '../../libs/store';
 import { parseAliveRouting, validateKeyspaceName, validateShardName } from '../../libs/topo';
-import { encodeOnce, type HubEvent, type HubFilter } from '../../libs/watch';
+import { encodeOnce, type BatchMessage, type HubEvent, type HubFilter } from '../../libs/watch';
 
 /**
  * WatchTablets on the wire. The hub hands every subscriber the same event objects; each
@@ -19,17 +19,19 @@ export interface TabletFilterSpec {
   keyspace?: string;
   shard?: string;
   types?: Set<TabletType>;
+  /** Identifies the filter: subscribers with equal keys get byte-identical messages. */
+  key: string;
 }
 
 export function tabletFilterSpec(req: { keyspace: string; shard: string; tabletTypes: TabletType[] }): TabletFilterSpec {
   for (const type of req.tabletTypes) {
     if (!(type in TabletType) || type === TabletType.UNKNOWN) throw invalidArgument('tablet_types', `unknown tablet type ${String(type)}`);
   }
-  return {
-    keyspace: req.keyspace === '' ? undefined : validateKeyspaceName(req.keyspace, 'keyspace'),
-    shard: req.shard === '' ? undefined : validateShardName(req.shard, 'shard'),
-    types: req.tabletTypes.length === 0 ? undefined : new Set(req.tabletTypes),
-  };
+  const keyspace = req.keyspace === '' ? undefined : validateKeyspaceName(req.keyspace, 'keyspace');
+  const shard = req.shard === '' ? undefined : validateShardName(req.shard, 'shard');
+  const types = req.tabletTypes.length === 0 ? undefined : new Set(req.tabletTypes);
+  const key = JSON.stringify([keyspace ?? '', shard ?? '', types ? [...types].sort() : []]);
+  return { keyspace, shard, types, key };
 }
 
 function matches(spec: TabletFilterSpec, fields: { keyspace: string; shard: string; type: number } | undefined): boolean {
@@ -117,6 +119,26 @@ export function encodedChange(event: HubEvent, spec: TabletFilterSpec): Buffer |
 
 export function encodedSnapshotEntry(kv: KVInfo): Buffer {
   return encodeOnce(kv, encodeSnapshotEntry);
+}
+
+// One encoded CHANGES message per transaction and filter, shared by every subscriber with
+// that filter: the per-subscriber work is then only the write.
+const batchMessages = new WeakMap<BatchMessage, Map<string, Buffer | undefined>>();
+
+export function encodedBatchMessage(batch: BatchMessage, spec: TabletFilterSpec): Buffer | undefined {
+  let byFilter = batchMessages.get(batch);
+  if (!byFilter) {
+    byFilter = new Map();
+    batchMessages.set(batch, byFilter);
+  }
+  if (byFilter.has(spec.key)) return byFilter.get(spec.key);
+  const changes = batch.events.map((event) => encodedChange(event, spec)).filter((c): c is Buffer => c !== undefined);
+  const encoded =
+    changes.length > 0 || batch.resync
+      ? tabletsMessage(WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES, batch.revision, changes, batch.resync)
+      : undefined;
+  byFilter.set(spec.key, encoded);
+  return encoded;
 }
 
 export function tabletsMessage(kind: WatchMessageKind, revision: bigint, changes: Buffer[], resync = false): Buffer {

@@ -11,7 +11,7 @@ import {
 import { optionalVersion, serverStream, type CallTracker, type StreamWriter } from '../../libs/server';
 import { SRV_VSCHEMA_PATH, srvKeyspacePath } from '../../libs/topo';
 import type { HubMessage, WatchHub } from '../../libs/watch';
-import { encodedChange, encodedSnapshotEntry, hubFilterFor, tabletFilterSpec, tabletsMessage } from './tablet-watch';
+import { encodedBatchMessage, encodedSnapshotEntry, hubFilterFor, tabletFilterSpec, tabletsMessage } from './tablet-watch';
 
 /** Changes per snapshot message, so no message nears the gRPC size limit. */
 const SNAPSHOT_CHUNK = 500;
@@ -38,10 +38,8 @@ export function watchHandlers(hub: WatchHub, tracker: CallTracker) {
             await send(tabletsMessage(WatchMessageKind.WATCH_MESSAGE_KIND_MARKER, message.revision, []));
             break;
           case 'batch': {
-            const changes = message.events.map((event) => encodedChange(event, spec)).filter((c): c is Buffer => c !== undefined);
-            if (changes.length > 0 || message.resync) {
-              await send(tabletsMessage(WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES, message.revision, changes, message.resync));
-            }
+            const encoded = encodedBatchMessage(message, spec);
+            if (encoded) await send(encoded);
             break;
           }
           case 'bookmark':

@@ -12,6 +12,7 @@ import { openStore } from '../../libs/store';
 import { CellTopology } from '../../libs/topo';
 import { Tablet } from '../../libs/proto';
 import { ServiceProcess } from './service-process';
+import { until } from '../../libs/testing/until';
 
 /**
  * The whole story with real processes: etcd per cell and for the global topology,
@@ -23,15 +24,6 @@ const zone1Etcd = useEtcdCluster({ members: 1 });
 const zone2Etcd = useEtcdCluster({ members: 1 });
 const repo = join(__dirname, '..', '..');
 const TTL = 2;
-
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<number> {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return Date.now() - start;
-}
 
 function startTablet(address: string, cell: string, uid: number, shard: string): ChildProcess {
   return spawn(
@@ -77,7 +69,7 @@ it('routers see tablets of two cells come and go, ride out a cell outage, and ca
     await unaryCall(rebuild.rebuildKeyspaceGraph.bind(rebuild), { keyspace: 'commerce', cells: [] });
     rebuild.close();
     for (const cell of ['zone1', 'zone2']) {
-      await until(`${cell}'s serving graph in the router`, () => router.srvKeyspace(cell, 'commerce')?.partitions.length === 3);
+      await until(`${cell}'s serving graph in the router`, () => router.srvKeyspace(cell, 'commerce')?.partitions.length === 3, 20_000);
     }
     tablets.push(startTablet(`127.0.0.1:${zone1Port}`, 'zone1', 101, '-80'));
     tablets.push(startTablet(`127.0.0.1:${zone1Port}`, 'zone1', 102, '-80'));

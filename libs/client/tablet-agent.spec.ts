@@ -4,6 +4,7 @@ import { startGlobalTopo, type GlobalTopoFixture } from '../../services/global-t
 import { Tablet, TabletType } from '../proto';
 import { call } from '../testing/grpc-call';
 import { TabletAgent, type TabletAgentEvent } from './tablet-agent';
+import { until } from '../testing/until';
 
 const etcd = useEtcdCluster({ members: 1 });
 let global: GlobalTopoFixture;
@@ -19,14 +20,6 @@ afterAll(async () => {
   await cell?.stop();
   await global?.stop();
 });
-
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('TabletAgent', () => {
   it('registers, re-registers with a new lease when its lease is really lost, and unregisters on stop', async () => {

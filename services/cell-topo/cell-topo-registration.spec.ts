@@ -10,6 +10,7 @@ import { call, codeOf, StreamReader } from '../../libs/testing/grpc-call';
 import { grpcurl, startGrpcurl } from '../../libs/testing/grpcurl';
 import { startGlobalTopo, type GlobalTopoFixture } from '../global-topo/global-topo.fixture';
 import { startCellTopo, type CellTopoFixture } from './cell-topo.fixture';
+import { until } from '../../libs/testing/until';
 
 const globalEtcd = useEtcdCluster({ members: 1 });
 const cellEtcd = useEtcdCluster({ members: 1 });
@@ -21,15 +22,6 @@ let uid = 100;
 const tablet = (id: number, shard = '-80', type = TabletType.REPLICA): Tablet =>
   Tablet.fromPartial({ alias: { cell: 'zone1', uid: id }, hostname: `host-${id}`, keyspace: 'ks', shard, type, portMap: { grpc: 15000 + id } });
 const aliasOf = (id: number): string => `zone1-${String(id).padStart(10, '0')}`;
-
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<number> {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return Date.now() - start;
-}
 
 function watchCell(client: CellTopoServiceClient): CellTablets {
   return new CellTablets('zone1', client, () => undefined, { minMs: 20, maxMs: 200 });

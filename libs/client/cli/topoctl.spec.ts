@@ -9,6 +9,7 @@ import { TcpRelay } from '../../watch/tcp-relay.fixture';
 import { isGroup } from './command';
 import { COMMANDS } from './commands';
 import { run } from './main';
+import { until } from '../../testing/until';
 
 const etcd = useEtcdCluster({ members: 1 });
 let global: GlobalTopoFixture;
@@ -56,14 +57,6 @@ const createTablet = (alias: string, shard: string, type: string, ...more: strin
 async function setType(alias: string, type: TabletType): Promise<void> {
   const c = cell.client;
   await call(c.updateTabletFields.bind(c), { alias, type, hostname: '', portMap: {}, tags: {}, version: '0' });
-}
-
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const STACK_FRAME = /^\s+at /m;

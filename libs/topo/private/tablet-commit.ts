@@ -4,7 +4,16 @@
  * replication graph can never go out of step with the tablet records.
  */
 import { ShardReplication, Tablet, type TabletAlias } from '../../proto';
-import { TopoError, TopoErrorCode, type CommitOp, type CommitRequest, type Fence, type Store, type Version } from '../../store';
+import {
+  TopoError,
+  TopoErrorCode,
+  type CommitOp,
+  type CommitRequest,
+  type Fence,
+  type Store,
+  type Version,
+  type VersionedValue,
+} from '../../store';
 import { shardReplicationPath, tabletAlivePath, tabletPath } from '../paths';
 import { withReplicationNode, withoutReplicationNode } from '../shard-replication';
 import { MAX_UPDATE_ATTEMPTS } from './proto-record';
@@ -139,6 +148,7 @@ export async function planTabletCommit(
   change: TabletChange,
   alive: AliveChange,
   fence?: Fence,
+  prefetched?: ReadonlyMap<string, VersionedValue | undefined>,
 ): Promise<CommitRequest> {
   const recordPath = tabletPath(state.alias);
   const alivePath = tabletAlivePath(state.alias);
@@ -171,7 +181,9 @@ export async function planTabletCommit(
     const joining = change.type === 'put' ? shardReplicationPath(change.tablet.keyspace, change.tablet.shard) : undefined;
     for (const path of new Set([leaving, joining])) {
       if (path === undefined) continue;
-      const current = await store.get(path).catch(absentOnNoNode);
+      // A replication graph read alongside the tablet's state saves a round trip; any
+      // change since is caught by the version the commit expects.
+      const current = prefetched?.has(path) ? prefetched.get(path) : await store.get(path).catch(absentOnNoNode);
       expect.push({ path, version: current?.version ?? 0n });
       const before = current ? ShardReplication.decode(current.contents) : { nodes: [] };
       const after = path === joining ? withReplicationNode(before, state.alias) : withoutReplicationNode(before, state.alias);
@@ -187,6 +199,11 @@ export async function planTabletCommit(
   return { expect, ops, fence };
 }
 
+
+/** A replication graph as it is now, or undefined when it does not exist. */
+export function readReplication(store: Store, keyspace: string, shard: string): Promise<VersionedValue | undefined> {
+  return store.get(shardReplicationPath(keyspace, shard)).catch(absentOnNoNode);
+}
 
 /** The commit's revision, or undefined when a file moved since it was read: read again and retry. */
 export async function tryCommit(store: Store, request: CommitRequest): Promise<Version | undefined> {

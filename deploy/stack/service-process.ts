@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { findExecutable } from '../etcd/etcd-binary';
+
+const SETPRIV = findExecutable('setpriv');
 
 export interface ServiceProcessOptions {
   /** Entry file of the service, e.g. services/global-topo/main.ts. */
@@ -24,9 +27,10 @@ export class ServiceProcess {
   ) {}
 
   static async start(options: ServiceProcessOptions): Promise<ServiceProcess> {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', options.main, ...options.args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const node = [process.execPath, '-r', 'ts-node/register/transpile-only', options.main, ...options.args];
+    // As for etcd: the kernel ends the service if whoever started it dies, even by SIGKILL.
+    const command = SETPRIV === undefined ? node : [SETPRIV, '--pdeathsig', 'KILL', '--', ...node];
+    const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(options.logFile, { flags: 'a' });
     child.stderr?.pipe(log);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -51,6 +55,9 @@ export class ServiceProcess {
         clearTimeout(timer);
         reject(new Error(`${options.main} exited with code ${code}; see ${options.logFile}`));
       });
+    }).catch((err: unknown) => {
+      child.kill('SIGKILL');
+      throw err;
     });
     return new ServiceProcess(child, port, exited);
   }

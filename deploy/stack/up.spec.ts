@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { grpcurl } from '../../libs/testing/grpcurl';
 
 const repo = join(__dirname, '..', '..');
 
@@ -62,6 +63,14 @@ describe.each(['memory', 'etcd'])('the local stack with the %s backend', (backen
       expect(output).toMatch(/\[router zone1\] zone1-0000001000 +PRIMARY +commerce\/-80 +alive/);
       expect(output).toMatch(/\[router zone2\] .* (not alive|removed)/);
       expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
+
+      // What the stack prints to paste works: topoctl and grpcurl against it.
+      const topoctl = (...args: string[]): string =>
+        execFileSync(join(repo, 'bin', 'topoctl'), ['--global', `127.0.0.1:${base}`, ...args], { encoding: 'utf8' });
+      expect(topoctl('health')).toMatch(/zone2 +127\.0\.0\.1:\d+ +topo\.cell\.v1\.CellTopoService +SERVING/);
+      expect(topoctl('keyspaces', 'list')).toContain('commerce');
+      const listed = await grpcurl(`127.0.0.1:${base}`, ['list']);
+      expect(listed.stdout).toContain('topo.global.v1.GlobalTopoService');
 
       up.child.kill('SIGINT');
       expect(await up.exited).toBe(0);

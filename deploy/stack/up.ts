@@ -6,6 +6,7 @@
  *
  *   npx ts-node --transpile-only deploy/stack/up.ts [--cells zone1,zone2] [--data-dir .data]
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EtcdCluster } from '../etcd';
@@ -124,16 +125,22 @@ async function main(): Promise<void> {
     }
     console.log(`cells registered: ${listed.join(', ')}`);
     console.log('');
-    console.log('Try:');
-    console.log(`  grpcurl -plaintext ${globalAddress} list`);
-    console.log(`  grpcurl -plaintext -d '{"name":"commerce"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateKeyspace`);
-    console.log(`  grpcurl -plaintext -d '{"keyspace":"commerce","name":"-80"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateShard`);
+    const repo = join(__dirname, '..', '..');
+    const grpcurl = existsSync(join(repo, '.tools', 'bin', 'grpcurl')) ? join('.tools', 'bin', 'grpcurl') : 'grpcurl';
+    console.log('Try (from the repository):');
+    console.log(`  bin/topoctl --global ${globalAddress} health`);
+    console.log(`  bin/topoctl --global ${globalAddress} keyspaces create commerce`);
+    console.log(`  bin/topoctl --global ${globalAddress} shards create commerce/-80`);
+    console.log(`  bin/topoctl --global ${globalAddress} watch --cell ${cells[0]}`);
+    console.log(`  ${grpcurl} -plaintext ${globalAddress} list`);
+    console.log(`  ${grpcurl} -plaintext -d '{"name":"commerce"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateKeyspace`);
+    console.log(`  ${grpcurl} -plaintext -d '{"keyspace":"commerce","name":"-80"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateShard`);
     const firstCell = cells[0];
     const firstAddress = cellAddresses.get(firstCell);
-    console.log(`  grpcurl -plaintext -d '{"path":""}' ${globalAddress} topo.path.v1.PathService/WatchRecursive`);
-    console.log(`  grpcurl -plaintext -d '{}' ${firstAddress} topo.cell.v1.CellTopoService/WatchTablets`);
+    console.log(`  ${grpcurl} -plaintext -d '{"path":""}' ${globalAddress} topo.path.v1.PathService/WatchRecursive`);
+    console.log(`  ${grpcurl} -plaintext -d '{}' ${firstAddress} topo.cell.v1.CellTopoService/WatchTablets`);
     console.log(
-      `  grpcurl -plaintext -d '{"registration":{"tablet":{"alias":{"cell":"${firstCell}","uid":100},"hostname":"localhost","keyspace":"commerce","shard":"-80","type":"REPLICA"},"session":"me","ttl":"30s"}}' ${firstAddress} topo.cell.v1.CellTopoService/RegisterTablet`,
+      `  ${grpcurl} -plaintext -d '{"registration":{"tablet":{"alias":{"cell":"${firstCell}","uid":100},"hostname":"localhost","keyspace":"commerce","shard":"-80","type":"REPLICA"},"session":"me","ttl":"30s"}}' ${firstAddress} topo.cell.v1.CellTopoService/RegisterTablet`,
     );
     console.log('');
     if (values['exit-after-start']) {

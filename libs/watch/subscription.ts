@@ -1,4 +1,4 @@
-import { TopoError, TopoErrorCode, interrupted, invalidArgument } from '../store';
+import { TopoError, TopoErrorCode, interrupted } from '../store';
 import { History, type HistoryEntry } from './history';
 import type {
   BatchMessage,
@@ -209,9 +209,14 @@ export class HubSubscription implements Subscription, AsyncIterableIterator<HubM
         );
       }
       if (fromRevision > this.source.revision + 1n) {
-        throw invalidArgument(
+        // A router moving from another cell-topo process can hold a revision this hub has
+        // not reached (a bookmark from a progress notification it has not had yet). The
+        // hub cannot tell what lies between, so the answer is the one a client can act on:
+        // re-list.
+        throw new TopoError(
+          TopoErrorCode.Compacted,
           `revision ${fromRevision} is ahead of the latest revision ${this.source.revision} ` +
-            `known for ${JSON.stringify(this.prefix)}`,
+            `known for ${JSON.stringify(this.prefix)} here; re-list`,
         );
       }
       this.cursor = history.seqAtOrAfter(fromRevision);

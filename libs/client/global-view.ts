@@ -27,7 +27,6 @@ export class GlobalView {
   private closed = false;
   private backoffMs = 0;
   private readonly readyWaiters: Array<() => void> = [];
-  private lastContact = 0;
 
   constructor(private readonly options: GlobalViewOptions) {
     this.client = new PathServiceClient(options.address, credentials.createInsecure(), {
@@ -41,11 +40,6 @@ export class GlobalView {
   /** True once a full view has been received at least once. */
   get isSynced(): boolean {
     return this.synced;
-  }
-
-  /** Milliseconds since global-topo last answered; 0 while connected. */
-  get staleForMs(): number {
-    return this.stream && this.backoffMs === 0 ? 0 : Date.now() - this.lastContact;
   }
 
   /** Resolves once the first full view has arrived. */
@@ -78,7 +72,6 @@ export class GlobalView {
     this.stream = stream;
     stream.on('data', (message: WatchRecursiveResponse) => {
       this.backoffMs = 0;
-      this.lastContact = Date.now();
       this.apply(message);
     });
     stream.on('error', (err: ServiceError) => {

@@ -23,7 +23,7 @@ import {
   type WatchRequest,
   type WatchResponse,
 } from '../proto/gen/topo/path/v1/path';
-import { noNode, type Store } from '../store';
+import { noNode, type RecursiveChange, type Store } from '../store';
 import { checkDirPath, checkFilePath } from '../store/paths';
 import type { HubEvent, WatchHub } from '../watch';
 import { serverStream, unary, type CallTracker } from './handlers';
@@ -91,36 +91,14 @@ export function pathService(
           await write({
             snapshot: true,
             revision: wireVersion(watch.revision),
-            changes: watch.current.map(
-              (kv): Change => ({
-                type: ChangeType.CHANGE_TYPE_PUT,
-                path: kv.path,
-                contents: Buffer.from(kv.contents),
-                version: wireVersion(kv.version),
-              }),
-            ),
+            changes: watch.current.map(putChange),
           });
         }
         for await (const batch of watch.changes) {
           await write({
             snapshot: false,
             revision: wireVersion(batch.revision),
-            changes: batch.changes.map(
-              (change): Change =>
-                change.type === 'put'
-                  ? {
-                      type: ChangeType.CHANGE_TYPE_PUT,
-                      path: change.path,
-                      contents: Buffer.from(change.contents),
-                      version: wireVersion(change.version),
-                    }
-                  : {
-                      type: ChangeType.CHANGE_TYPE_DELETE,
-                      path: change.path,
-                      contents: Buffer.alloc(0),
-                      version: wireVersion(change.version),
-                    },
-            ),
+            changes: batch.changes.map(toChange),
           });
         }
       },
@@ -129,10 +107,15 @@ export function pathService(
   return { definition: PathServiceService, implementation };
 }
 
-function toChange(event: HubEvent): Change {
-  return event.type === 'put'
-    ? { type: ChangeType.CHANGE_TYPE_PUT, path: event.path, contents: Buffer.from(event.contents), version: wireVersion(event.version) }
-    : { type: ChangeType.CHANGE_TYPE_DELETE, path: event.path, contents: Buffer.alloc(0), version: wireVersion(event.version) };
+function putChange(kv: { path: string; contents: Uint8Array; version: bigint }): Change {
+  return { type: ChangeType.CHANGE_TYPE_PUT, path: kv.path, contents: Buffer.from(kv.contents), version: wireVersion(kv.version) };
+}
+
+/** One change on the wire, from the store's watch or the hub's: they have the same shape. */
+function toChange(change: RecursiveChange | HubEvent): Change {
+  return change.type === 'put'
+    ? putChange(change)
+    : { type: ChangeType.CHANGE_TYPE_DELETE, path: change.path, contents: Buffer.alloc(0), version: wireVersion(change.version) };
 }
 
 /** A file's watch served by the hub: its directory's one backend watch, filtered to the file. */
@@ -175,12 +158,7 @@ async function watchDirThroughHub(
         await write({
           snapshot: true,
           revision: wireVersion(message.revision),
-          changes: message.entries.map((kv) => ({
-            type: ChangeType.CHANGE_TYPE_PUT,
-            path: kv.path,
-            contents: Buffer.from(kv.contents),
-            version: wireVersion(kv.version),
-          })),
+          changes: message.entries.map(putChange),
         });
         break;
       case 'batch':

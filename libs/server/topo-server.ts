@@ -3,7 +3,7 @@ import { readDescriptorSet } from '../proto';
 import { TopoError, TopoErrorCode, type Store } from '../store';
 import type { ServerConfig } from './config';
 import type { CallTracker } from './handlers';
-import { HealthService, addHealth, ServingStatus } from './health';
+import { HEALTH_SERVICE_NAME, HealthService, addHealth, ServingStatus } from './health';
 import { errorFields, type Logger } from './logger';
 import { addReflection } from './reflection';
 
@@ -75,7 +75,7 @@ export class TopoServer implements CallTracker {
     topo.serviceNames = services.map((s) => s.name);
     addHealth(server, topo.health);
     addReflection(server, {
-      services: [...topo.serviceNames, 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'],
+      services: [...topo.serviceNames, HEALTH_SERVICE_NAME],
       descriptorSet: readDescriptorSet(),
     });
     await topo.probe();

@@ -1,21 +1,15 @@
-import { credentials } from '@grpc/grpc-js';
 import { CellTopoServiceClient } from '../../libs/proto/gen/topo/cell/v1/cell';
-import { PathServiceClient } from '../../libs/proto/gen/topo/path/v1/path';
 import { Logger, TopoServer } from '../../libs/server';
 import { ServingStatus } from '../../libs/server/health';
 import { openStore, type Store } from '../../libs/store';
+import { served, type Served } from '../../libs/testing/served';
 import { WatchHub, type WatchHubOptions } from '../../libs/watch';
 import { cellTopoServices } from './cell-topo-wiring';
 
-export interface CellTopoFixture {
+export interface CellTopoFixture extends Served<CellTopoServiceClient> {
   server: TopoServer;
   hub: WatchHub;
   store: Store;
-  address: string;
-  client: CellTopoServiceClient;
-  path: PathServiceClient;
-  newClient(): CellTopoServiceClient;
-  stop(): Promise<void>;
 }
 
 /** An in-process cell-topo on a loopback port over the given etcd (or memory) and root. */
@@ -58,26 +52,5 @@ export async function startCellTopo(options: {
     if (i > 500) throw new Error('cell-topo never became ready');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const address = `127.0.0.1:${server.port}`;
-  const clients: Array<{ close(): void }> = [];
-  const newClient = (): CellTopoServiceClient => {
-    const client = new CellTopoServiceClient(address, credentials.createInsecure());
-    clients.push(client);
-    return client;
-  };
-  const path = new PathServiceClient(address, credentials.createInsecure());
-  clients.push(path);
-  return {
-    server,
-    hub,
-    store,
-    address,
-    client: newClient(),
-    path,
-    newClient,
-    async stop() {
-      for (const client of clients) client.close();
-      await server.shutdown();
-    },
-  };
+  return { server, hub, store, ...served(server, CellTopoServiceClient) };
 }

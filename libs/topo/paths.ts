@@ -18,6 +18,11 @@ export const CELLS_ALIASES_DIR = 'cells_aliases';
 export const KEYSPACES_DIR = 'keyspaces';
 export const SHARDS_DIR = 'shards';
 export const TABLETS_DIR = 'tablets';
+/**
+ * Tablet liveness, one lease-bound file per alias. Outside `tablets/` because Vitess lists
+ * that directory and decodes every value in it as a Tablet.
+ */
+export const LIVENESS_DIR = 'liveness';
 export const NAMED_LOCKS_DIR = 'internal/named_locks';
 
 export const CELL_INFO_FILE = 'CellInfo';
@@ -26,8 +31,6 @@ export const KEYSPACE_FILE = 'Keyspace';
 export const VSCHEMA_FILE = 'VSchema';
 export const SHARD_FILE = 'Shard';
 export const TABLET_FILE = 'Tablet';
-/** A tablet's liveness: bound to the lease its registering host keeps alive. */
-export const TABLET_ALIVE_FILE = 'Alive';
 export const SHARD_REPLICATION_FILE = 'ShardReplication';
 export const SRV_KEYSPACE_FILE = 'SrvKeyspace';
 
@@ -104,7 +107,7 @@ export function tabletPath(alias: TabletAlias): string {
 
 /** Present while the tablet's registration lease lives; the Tablet record itself is persistent. */
 export function tabletAlivePath(alias: TabletAlias): string {
-  return `${tabletDir(alias)}/${TABLET_ALIVE_FILE}`;
+  return `${LIVENESS_DIR}/${tabletAliasString(alias)}`;
 }
 
 export function shardReplicationPath(keyspace: string, shard: string): string {

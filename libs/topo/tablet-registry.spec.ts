@@ -11,7 +11,7 @@ const tablets = (): Tablets => new Tablets(store());
 const alias = (uid: number) => ({ cell: 'zone1', uid });
 
 const TABLET = 'tablets/zone1-0000000100/Tablet';
-const ALIVE = 'tablets/zone1-0000000100/Alive';
+const ALIVE = 'liveness/zone1-0000000100';
 const GRAPH = 'keyspaces/ks/shards/-80/ShardReplication';
 
 async function isAlive(uid: number): Promise<boolean> {
@@ -36,10 +36,9 @@ describe('TabletRegistry.register', () => {
     const record = await tablets().get(alias(100));
     expect(record.alive).toBe(true);
     expect(record.liveness).toMatchObject({ session: 'host-a', leaseId: registration.leaseId, ttlSeconds: 10 });
-    expect((await store().listDir('tablets/zone1-0000000100')).map((e) => [e.name, e.ephemeral])).toEqual([
-      ['Alive', true],
-      ['Tablet', false],
-    ]);
+    // tablets/ holds only Tablet records, as Vitess expects; liveness is lease-bound, apart.
+    expect((await store().listDir('tablets/zone1-0000000100')).map((e) => [e.name, e.ephemeral])).toEqual([['Tablet', false]]);
+    expect((await store().listDir('liveness')).map((e) => [e.name, e.ephemeral])).toEqual([['zone1-0000000100', true]]);
   });
 
   it('binds only Alive to the lease: when it expires the record and its node stay', async () => {

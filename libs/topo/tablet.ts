@@ -1,13 +1,14 @@
 /**
  * Tablets in a cell's topology (Vitess `topo/tablet.go`). A tablet's record
  * `tablets/<alias>/Tablet` is persistent, as in Vitess; whether it is alive is a separate
- * lease-bound key `tablets/<alias>/Alive` written by `TabletRegistry`. Every write of a
+ * lease-bound key `liveness/<alias>` written by `TabletRegistry` (outside `tablets/`, which
+ * holds nothing but Tablet records, as Vitess expects). Every write of a
  * record moves its node in the shard's `ShardReplication` in the same transaction.
  */
 import { Tablet, type TabletAlias, type TabletType } from '../proto';
 import { TopoError, TopoErrorCode, type Store, type Version } from '../store';
 import { keyRangeEquals, keyRangeString } from './key-range';
-import { TABLET_ALIVE_FILE, TABLET_FILE, TABLETS_DIR } from './paths';
+import { LIVENESS_DIR, TABLET_FILE, TABLETS_DIR } from './paths';
 import { describeChar, fieldError, quote } from './private/field-error';
 import {
   MAX_TABLET_COMMIT_ATTEMPTS,
@@ -204,21 +205,28 @@ export class Tablets {
     const shard = filter.shard === undefined ? undefined : validateShardName(filter.shard, 'filter.shard');
     const types = new Set((filter.types ?? []).map((type, index) => validateTabletType(type, `filter.types[${index}]`)));
 
-    const byDir = new Map<string, TabletState>();
+    const byAlias = new Map<string, TabletState>();
+    const stateOf = (alias: string): TabletState => {
+      let state = byAlias.get(alias);
+      if (!state) byAlias.set(alias, (state = { alias: { cell: '', uid: 0 } }));
+      return state;
+    };
+    // Two reads, liveness first: a tablet that registers in between is listed as not alive,
+    // as it was when the listing began. Watches, not lists, follow liveness exactly.
+    const livenessPrefix = `${LIVENESS_DIR}/`;
+    for (const kv of await this.store.list(livenessPrefix)) {
+      const alias = kv.path.slice(livenessPrefix.length);
+      if (alias.includes('/')) continue;
+      stateOf(alias).alive = { marker: parseAliveMarker(kv.contents), version: kv.version };
+    }
     const prefix = `${TABLETS_DIR}/`;
     for (const kv of await this.store.list(prefix)) {
-      const [dir, file, ...rest] = kv.path.slice(prefix.length).split('/');
-      if (rest.length > 0 || (file !== TABLET_FILE && file !== TABLET_ALIVE_FILE)) continue;
-      const state: TabletState = byDir.get(dir) ?? { alias: { cell: '', uid: 0 } };
-      byDir.set(dir, state);
-      if (file === TABLET_FILE) {
-        state.tablet = { value: Tablet.decode(kv.contents), contents: kv.contents, version: kv.version };
-      } else {
-        state.alive = { marker: parseAliveMarker(kv.contents), version: kv.version };
-      }
+      const [alias, file, ...rest] = kv.path.slice(prefix.length).split('/');
+      if (rest.length > 0 || file !== TABLET_FILE) continue;
+      stateOf(alias).tablet = { value: Tablet.decode(kv.contents), contents: kv.contents, version: kv.version };
     }
     const records: TabletRecord[] = [];
-    for (const state of byDir.values()) {
+    for (const state of byAlias.values()) {
       const tablet = state.tablet?.value;
       if (!tablet?.alias) continue;
       if (keyspace !== undefined && tablet.keyspace !== keyspace) continue;

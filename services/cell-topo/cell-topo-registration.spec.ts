@@ -55,7 +55,7 @@ describe('cell-topo registration', () => {
     const replication = await call(cell.client.getShardReplication.bind(cell.client), { keyspace: 'ks', shard: '-80' });
     expect(replication.shardReplication?.nodes.map((n) => n.tabletAlias)).toContainEqual({ cell: 'zone1', uid: id });
     expect(BigInt(replication.version)).toBeGreaterThanOrEqual(BigInt(record.version));
-    const alive = await cell.store.get(`tablets/${aliasOf(id)}/Alive`);
+    const alive = await cell.store.get(`liveness/${aliasOf(id)}`);
     expect(alive.version).toBe(BigInt(record.version));
     await agent.stop();
     await until('graceful unregister', () => view.tablets.get(aliasOf(id))?.alive === false, 2000);

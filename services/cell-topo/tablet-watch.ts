@@ -12,7 +12,14 @@ import { encodeOnce, type BatchMessage, type HubEvent, type HubFilter } from '..
  * repeated message fields are just their encoded entries one after another.
  */
 
-const TABLET_PATH = /^tablets\/([^/]+)\/(Tablet|Alive)$/;
+/** A tablet's record, `tablets/<alias>/Tablet`, or its liveness, `liveness/<alias>`. */
+const TABLET_PATH = /^(?:tablets\/([^/]+)\/Tablet|liveness\/([^/]+))$/;
+
+/** The alias a tablet path names, and whether it is the record (else the liveness file). */
+function tabletPathParts(path: string): { alias: string; record: boolean } {
+  const match = TABLET_PATH.exec(path)!;
+  return match[1] !== undefined ? { alias: match[1], record: true } : { alias: match[2], record: false };
+}
 const CHANGES_FIELD_TAG = 0x1a; // field 3, length-delimited
 
 export interface TabletFilterSpec {
@@ -65,7 +72,7 @@ function tabletOf(contents: Uint8Array): Tablet | undefined {
 
 function fieldsOf(path: string, contents: Uint8Array | undefined): RoutingFields {
   if (!contents) return undefined;
-  if (path.endsWith('/Tablet')) return tabletOf(contents);
+  if (tabletPathParts(path).record) return tabletOf(contents);
   if (!decodedRouting.has(contents)) decodedRouting.set(contents, parseAliveRouting(contents));
   return decodedRouting.get(contents);
 }
@@ -91,8 +98,8 @@ function entry(change: TabletChange): Buffer {
 }
 
 const encodeChanged = (event: HubEvent): Buffer => {
-  const [, alias, file] = TABLET_PATH.exec(event.path)!;
-  if (file === 'Tablet') {
+  const { alias, record } = tabletPathParts(event.path);
+  if (record) {
     return event.type === 'put'
       ? entry({ alias, tablet: tabletOf(event.contents), removed: false, version: event.version.toString() })
       : entry({ alias, removed: true, version: event.version.toString() });
@@ -101,13 +108,13 @@ const encodeChanged = (event: HubEvent): Buffer => {
 };
 
 const encodeLeft = (event: HubEvent): Buffer => {
-  const [, alias] = TABLET_PATH.exec(event.path)!;
+  const { alias } = tabletPathParts(event.path);
   return entry({ alias, removed: true, version: event.version.toString() });
 };
 
 const encodeSnapshotEntry = (kv: KVInfo): Buffer => {
-  const [, alias, file] = TABLET_PATH.exec(kv.path)!;
-  return file === 'Tablet'
+  const { alias, record } = tabletPathParts(kv.path);
+  return record
     ? entry({ alias, tablet: tabletOf(kv.contents), removed: false, version: kv.version.toString() })
     : entry({ alias, alive: true, removed: false, version: kv.version.toString() });
 };
@@ -121,7 +128,7 @@ export function encodedChange(event: HubEvent, spec: TabletFilterSpec): Buffer |
   }
   // It passed the hub's filter on its previous value: it left this subscriber's view. A
   // liveness key moving out goes with its record's change in the same transaction.
-  return event.path.endsWith('/Tablet') ? encodeOnce(event, encodeLeft) : undefined;
+  return tabletPathParts(event.path).record ? encodeOnce(event, encodeLeft) : undefined;
 }
 
 export function encodedSnapshotEntry(kv: KVInfo): Buffer {

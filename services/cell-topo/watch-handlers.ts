@@ -24,7 +24,9 @@ export function watchHandlers(hub: WatchHub, tracker: CallTracker) {
       const fromRevision = optionalVersion('from_revision', req.fromRevision) ?? undefined;
       // Pre-encoded buffers go out as they are (see serializeTabletsResponse).
       const send = write as unknown as StreamWriter<Buffer>;
-      const subscription = hub.subscribe('tablets', { fromRevision, filter: hubFilterFor(spec), signal: ctx.signal });
+      // Records and liveness live in two directories: the hub's watch of the cell's root
+      // keeps a transaction that touches both in one batch.
+      const subscription = hub.subscribe('', { fromRevision, filter: hubFilterFor(spec), signal: ctx.signal });
       for await (const message of subscription) {
         switch (message.kind) {
           case 'snapshot': {

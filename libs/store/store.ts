@@ -162,6 +162,8 @@ export interface Store {
    * that directory ('ks1/' never matches 'ks10/...').
    */
   list(prefix: string): Promise<KVInfo[]>;
+  /** The backend's revision now: one cheap read (a watch hub checks a client's resume point with it). */
+  currentRevision(): Promise<Version>;
   /** Throws NoNode, BadVersion, NodeNotEmpty (a directory), LockLost. */
   delete(filePath: string, version: Version | null, options?: WriteOptions): Promise<void>;
 

@@ -16,6 +16,17 @@ export interface WatchHubOptions {
   log?: HubLog;
   /** Clock in ms, for the history's age limit and the idle timers. Default Date.now. */
   now?: () => number;
+  /**
+   * Prefixes watched with one backend watch each: a subscription to any directory below
+   * one is served by that watch. Default: none (each subscribed prefix is its own watch).
+   * A service that passes [''] holds one backend watch per process, whatever is watched.
+   */
+  roots?: readonly string[];
+  /**
+   * After each dispatch (one event-loop turn's batches offered to every subscriber): the
+   * time from the oldest batch's arrival to the end of the loop, and the subscriber count.
+   */
+  onDispatch?: (latencyMs: number, subscribers: number) => void;
 }
 
 export interface HubSettings {
@@ -26,6 +37,8 @@ export interface HubSettings {
   readonly idleCloseMs: number;
   readonly log: HubLog;
   readonly now: () => number;
+  readonly roots: readonly string[];
+  readonly onDispatch?: (latencyMs: number, subscribers: number) => void;
   /** How often the shared timer runs: bookmarks, age trimming, idle closing. */
   readonly tickMs: number;
 }
@@ -45,6 +58,8 @@ export function resolveOptions(options: WatchHubOptions): HubSettings {
     idleCloseMs,
     log: options.log ?? ((): void => undefined),
     now: options.now ?? ((): number => Date.now()),
+    roots: options.roots ?? [],
+    onDispatch: options.onDispatch,
     // A quarter of the shortest period keeps bookmarks within 1.25 intervals of idleness.
     tickMs: Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, Math.min(bookmarkIntervalMs, idleCloseMs) / 4)),
   };

@@ -20,6 +20,17 @@ export interface PrefixStats {
   resyncs: number;
   /** The largest undelivered backlog of any subscriber. */
   maxBacklog: number;
+  /** Backend transactions received (resync batches included), and their events. */
+  batchesReceived: number;
+  eventsReceived: number;
+  /** Messages handed to subscribers' transports (snapshots, markers, batches, bookmarks, status). */
+  messagesSent: number;
+  /** Of those, messages that carried more than one transaction (the subscriber was behind). */
+  messagesMerged: number;
+  /** Subscribers cut as too slow (resumable ResourceExhausted). */
+  subscribersCut: number;
+  /** Set while the backend is unreachable: since when (the hub's clock, ms). */
+  unreachableSince?: number;
 }
 
 export interface WatchHubStats {
@@ -30,5 +41,9 @@ export interface WatchHubStats {
   historyBatches: number;
   historyEvents: number;
   maxBacklog: number;
+  eventsReceived: number;
+  messagesSent: number;
+  messagesMerged: number;
+  subscribersCut: number;
   prefixes: PrefixStats[];
 }

@@ -2,6 +2,7 @@ export { WatchHub } from './watch-hub';
 export type { WatchHubOptions, HubLog } from './hub-options';
 export type { WatchHubStats, PrefixStats } from './hub-stats';
 export type {
+  BatchesMessage,
   BatchMessage,
   BookmarkMessage,
   HubDelete,
@@ -9,6 +10,10 @@ export type {
   HubFilter,
   HubMessage,
   HubPut,
+  HubSink,
+  PushSubscription,
+  SinkMessage,
+  StatusMessage,
   MarkerMessage,
   SnapshotMessage,
   SubscribeOptions,

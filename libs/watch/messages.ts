@@ -41,7 +41,7 @@ export interface MarkerMessage {
 }
 
 /**
- * The events of exactly one backend transaction (never split, never merged). A `resync`
+ * The events of exactly one backend transaction (never split). A `resync`
  * batch is synthetic: after the backend watch was lost, it holds the puts and deletes that
  * bring a subscriber from its last view to the backend's state at `revision`.
  */
@@ -58,7 +58,45 @@ export interface BookmarkMessage {
   readonly revision: bigint;
 }
 
-export type HubMessage = SnapshotMessage | MarkerMessage | BatchMessage | BookmarkMessage;
+/**
+ * Whether the hub can reach its backend. Sent to every subscriber when reachability
+ * changes, and to a new subscriber after its marker (or at the start of a resume) while the
+ * backend is unreachable: the view it has is current to `revision`, and may be stale since
+ * `unreachableSince` (the hub's clock, ms).
+ */
+export interface StatusMessage {
+  readonly kind: 'status';
+  readonly revision: bigint;
+  readonly live: boolean;
+  readonly unreachableSince?: number;
+}
+
+export type HubMessage = SnapshotMessage | MarkerMessage | BatchMessage | BookmarkMessage | StatusMessage;
+
+/**
+ * Whole transactions, in revision order, that a push subscriber receives at once: one
+ * when it keeps up, every one it missed when its transport was full. A resync batch always
+ * travels alone. `revision` is the last batch's.
+ */
+export interface BatchesMessage {
+  readonly kind: 'batches';
+  readonly revision: bigint;
+  readonly batches: readonly BatchMessage[];
+}
+
+/** What a push subscriber's sink receives. */
+export type SinkMessage = SnapshotMessage | MarkerMessage | BatchesMessage | BookmarkMessage | StatusMessage;
+
+/**
+ * A push subscriber's transport. The hub calls `send` synchronously, at most once per
+ * event-loop turn per new batch group, and never again after it returned false until the
+ * transport calls `subscription.resume()` (gRPC's 'drain'). `end` is called once, with the
+ * error that ended the subscription (undefined when it was closed).
+ */
+export interface HubSink {
+  send(message: SinkMessage): boolean;
+  end(error: unknown): void;
+}
 
 /**
  * Server-side filter. A snapshot entry passes when its contents pass. An event passes when
@@ -74,6 +112,11 @@ export interface SubscribeOptions {
    */
   fromRevision?: bigint;
   filter?: HubFilter;
+  /**
+   * Names the filter: subscribers with equal keys share the filtered batch objects (and so
+   * whatever a transport memoizes per object). Two filters with one key must be equal.
+   */
+  filterKey?: string;
   /** Aborting ends the iteration like `close()`. */
   signal?: AbortSignal;
 }
@@ -93,5 +136,13 @@ export interface Subscription extends AsyncIterable<HubMessage> {
   readonly lastRevision: bigint;
   /** Aborted when the subscription ends for any reason; `reason` is the error, if any. */
   readonly ended: AbortSignal;
+  close(): void;
+}
+
+/** A push subscription: the hub writes to its sink; the transport says when it can take more. */
+export interface PushSubscription {
+  readonly lastRevision: bigint;
+  /** The transport drained: send what accumulated, merged into one message. */
+  resume(): void;
   close(): void;
 }

@@ -10,7 +10,8 @@ import {
 import { History, type HistoryEntry } from './history';
 import type { HubSettings } from './hub-options';
 import type { PrefixStats } from './hub-stats';
-import type { BatchMessage, HubEvent, HubFilter, SnapshotMessage, SubscribeOptions } from './messages';
+import type { BatchMessage, HubEvent, HubFilter, HubSink, SnapshotMessage, SubscribeOptions } from './messages';
+import { dirRange, type Scope } from './scope';
 import { diffSnapshot } from './snapshot-diff';
 import { HubSubscription, type SubscriptionSource } from './subscription';
 
@@ -26,7 +27,13 @@ export class PrefixWatch implements SubscriptionSource {
   private readonly subscribers = new Set<HubSubscription>();
   private readonly cache = new Map<string, KVInfo>();
   private sorted: readonly KVInfo[] | undefined;
-  private sharedSnapshot: SnapshotMessage | undefined;
+  /** Snapshots at the current revision, per scope and filter key: shared by their subscribers. */
+  private readonly snapshots = new Map<string, SnapshotMessage>();
+  /** Filtered views of history batches, per scope and filter key. */
+  private readonly selections = new WeakMap<HistoryEntry, Map<string, BatchMessage | undefined>>();
+  private flushScheduled = false;
+  private unreachable: number | undefined;
+  private readonly counters = { batches: 0, events: 0, messages: 0, merged: 0, cut: 0 };
   readonly history = new History(0n);
   private known = 0n;
   private phase: 'opening' | 'live' | 'healing' | 'closed' = 'opening';
@@ -60,8 +67,8 @@ export class PrefixWatch implements SubscriptionSource {
     return this.settings.now();
   }
 
-  subscribe(options: SubscribeOptions): HubSubscription {
-    const subscription = new HubSubscription(this.prefix, this, options);
+  subscribe(scope: Scope, options: SubscribeOptions, sink: HubSink): HubSubscription {
+    const subscription = new HubSubscription(scope, this, options, sink);
     this.subscribers.add(subscription);
     this.idleSince = undefined;
     subscription.begin();
@@ -76,16 +83,52 @@ export class PrefixWatch implements SubscriptionSource {
     if (this.subscribers.delete(subscription) && this.subscribers.size === 0) this.idleSince = this.now();
   }
 
-  snapshot(filter: HubFilter | undefined): SnapshotMessage {
+  snapshot(scope: Scope, options: SubscribeOptions): SnapshotMessage {
+    const { filter, filterKey } = options;
+    const key = filter === undefined ? scope.key : filterKey === undefined ? undefined : `${scope.key}\0${filterKey}`;
+    const shared = key === undefined ? undefined : this.snapshots.get(key);
+    if (shared?.revision === this.known) return shared;
     this.sorted ??= Object.freeze([...this.cache.values()].sort(byPath));
-    if (filter) {
-      const entries = this.sorted.filter((entry) => filter(entry.path, entry.contents));
-      return Object.freeze({ kind: 'snapshot', revision: this.known, entries: Object.freeze(entries) });
+    let entries: readonly KVInfo[];
+    if (scope.dirs.length === 1 && scope.dirs[0] === this.prefix && !filter) {
+      entries = this.sorted;
+    } else {
+      const selected: KVInfo[] = [];
+      for (const dir of scope.dirs) {
+        const [start, end] = dirRange(this.sorted, dir);
+        for (let i = start; i < end; i++) {
+          const entry = this.sorted[i];
+          if (!filter || filter(entry.path, entry.contents)) selected.push(entry);
+        }
+      }
+      if (scope.dirs.length > 1) selected.sort(byPath);
+      entries = Object.freeze(selected);
     }
-    const shared = this.sharedSnapshot;
-    if (shared?.revision === this.known && shared.entries === this.sorted) return shared;
-    this.sharedSnapshot = Object.freeze({ kind: 'snapshot', revision: this.known, entries: this.sorted });
-    return this.sharedSnapshot;
+    const snapshot: SnapshotMessage = Object.freeze({ kind: 'snapshot', revision: this.known, entries });
+    if (key !== undefined) this.snapshots.set(key, snapshot);
+    return snapshot;
+  }
+
+  select(entry: HistoryEntry, scope: Scope, options: SubscribeOptions): BatchMessage | undefined {
+    const { filter, filterKey } = options;
+    const whole = scope.dirs.length === 1 && scope.dirs[0] === this.prefix;
+    if (whole && !filter) return entry.message;
+    const key = filter === undefined ? scope.key : filterKey === undefined ? undefined : `${scope.key}\0${filterKey}`;
+    if (key === undefined) return selectBatch(entry.message, scope, options);
+    let byKey = this.selections.get(entry);
+    if (!byKey) this.selections.set(entry, (byKey = new Map()));
+    if (byKey.has(key)) return byKey.get(key);
+    const selected = selectBatch(entry.message, scope, options);
+    byKey.set(key, selected);
+    return selected;
+  }
+
+  unreachableSince(): number | undefined {
+    return this.unreachable;
+  }
+
+  confirmAhead(revision: bigint): Promise<boolean> {
+    return this.store.currentRevision().then((current) => current >= revision);
   }
 
   trim(): void {
@@ -130,6 +173,12 @@ export class PrefixWatch implements SubscriptionSource {
       backendOpens: this.opens,
       resyncs: this.resyncs,
       maxBacklog,
+      batchesReceived: this.counters.batches,
+      eventsReceived: this.counters.events,
+      messagesSent: this.counters.messages,
+      messagesMerged: this.counters.merged,
+      subscribersCut: this.counters.cut,
+      unreachableSince: this.unreachable,
     };
   }
 
@@ -226,6 +275,7 @@ export class PrefixWatch implements SubscriptionSource {
       this.cache.set(entry.path, Object.freeze({ path: entry.path, contents: entry.contents, version: entry.version }));
     }
     this.sorted = undefined;
+    this.snapshots.clear();
     this.known = revision;
     this.history.reset(revision);
     this.phase = 'live';
@@ -256,12 +306,40 @@ export class PrefixWatch implements SubscriptionSource {
       this.cache.delete(event.path);
     }
     this.sorted = undefined;
+    this.snapshots.clear();
   }
 
   private append(message: BatchMessage, resyncBase?: bigint): void {
-    const entry: HistoryEntry = this.history.append(message.revision, message, this.now(), resyncBase);
-    this.history.trim(this.now(), this.settings.historyWindowMs, this.settings.historyMaxEvents);
-    for (const subscription of this.subscribers) subscription.offer(entry);
+    this.history.append(message.revision, message, this.now(), resyncBase);
+    this.counters.batches += 1;
+    this.counters.events += message.events.length;
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const arrived = this.now();
+    setImmediate(() => this.flush(arrived));
+  }
+
+  /**
+   * Once per event-loop turn in which batches arrived: every subscriber is offered all of
+   * them at once, synchronously. One that keeps up gets one message; one whose transport
+   * is full gets nothing now and everything, merged, when it drains.
+   */
+  private flush(arrived: number): void {
+    this.flushScheduled = false;
+    if (this.phase === 'closed') return;
+    this.trim();
+    for (const subscription of this.subscribers) subscription.pump();
+    this.settings.onDispatch?.(this.now() - arrived, this.subscribers.size);
+  }
+
+  /** Told by a subscription for every message it sends. */
+  countSent(transactions: number): void {
+    this.counters.messages += 1;
+    if (transactions > 1) this.counters.merged += 1;
+  }
+
+  countCut(): void {
+    this.counters.cut += 1;
   }
 
   private fatal(err: unknown): void {
@@ -291,4 +369,19 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/** The batch's events in `scope` that pass the filter: the batch itself when that is all of them. */
+function selectBatch(batch: BatchMessage, scope: Scope, options: SubscribeOptions): BatchMessage | undefined {
+  const { filter } = options;
+  const events = batch.events.filter((event) => scope.contains(event.path) && (!filter || passes(filter, event)));
+  if (events.length === batch.events.length) return batch;
+  if (events.length === 0) return undefined;
+  return Object.freeze({ ...batch, events: Object.freeze(events) });
+}
+
+function passes(filter: HubFilter, event: HubEvent): boolean {
+  if (event.type === 'put' && filter(event.path, event.contents)) return true;
+  if (event.previous !== undefined) return filter(event.path, event.previous);
+  return event.type === 'delete' && filter(event.path, undefined);
 }

@@ -2,15 +2,16 @@ import { TopoError, TopoErrorCode, interrupted } from '../store';
 import { History, type HistoryEntry } from './history';
 import type {
   BatchMessage,
-  HubEvent,
-  HubFilter,
-  HubMessage,
+  HubSink,
+  SinkMessage,
+  PushSubscription,
   SnapshotMessage,
+  StatusMessage,
   SubscribeOptions,
-  Subscription,
 } from './messages';
+import type { Scope } from './scope';
 
-/** What a subscription reads from: the shared state of one watched prefix. */
+/** What a subscription reads from: the shared state of one backend watch. */
 export interface SubscriptionSource {
   /** True once the prefix has a snapshot (it stays true while the backend is being healed). */
   readonly ready: boolean;
@@ -19,57 +20,66 @@ export interface SubscriptionSource {
   readonly revision: bigint;
   readonly queueLimit: number;
   now(): number;
-  /** The cached files at `revision`, filtered. */
-  snapshot(filter: HubFilter | undefined): SnapshotMessage;
+  /** The cached files of `scope` at `revision`, filtered; shared by subscribers with one key. */
+  snapshot(scope: Scope, options: SubscribeOptions): SnapshotMessage;
+  /** The batch at `entry` as subscribers with this scope and filter see it (shared per key). */
+  select(entry: HistoryEntry, scope: Scope, options: SubscribeOptions): BatchMessage | undefined;
+  /** Set while the backend is unreachable: what a subscriber is told. */
+  unreachableSince(): number | undefined;
+  /**
+   * Whether the backend has reached `revision` although this watch has not yet (a client
+   * coming from another process): the watch will deliver what lies between.
+   */
+  confirmAhead(revision: bigint): Promise<boolean>;
   /** Applies the history's age limit, so a resume point is judged against the real floor. */
   trim(): void;
   detach(subscription: HubSubscription): void;
+  /** For the hub's figures: a message sent with this many transactions (0 for others). */
+  countSent(transactions: number): void;
+  countCut(): void;
 }
-
-type Result = IteratorResult<HubMessage, undefined>;
-
-interface Waiter {
-  resolve(result: Result): void;
-  reject(error: unknown): void;
-}
-
-const DONE: Result = { done: true, value: undefined };
 
 /**
- * One subscriber: a cursor into the prefix's shared history, not a copy of it. Batches are
- * read (and filtered) when the subscriber asks for them; one that is waiting gets a batch
- * the moment it is appended. Its undelivered backlog is the number of batches appended
- * since it joined that it has not consumed; past `queueLimit`, or once the history has
- * dropped a batch it still needs, it is cut with a resumable ResourceExhausted.
+ * One subscriber: a cursor into the prefix's shared history, not a copy of it, pushing to a
+ * sink. The source calls `pump()` once per event-loop turn in which batches were appended;
+ * the subscriber sends everything from its cursor at once (one message when it keeps up,
+ * every transaction it missed, merged, after its transport was full). While the sink is
+ * full nothing is sent; the backlog grows in the shared history only. Past `queueLimit`
+ * undelivered batches, or once the history has dropped a batch it still needs, it is cut
+ * with a resumable ResourceExhausted.
  */
-export class HubSubscription implements Subscription, AsyncIterableIterator<HubMessage, undefined> {
-  private state: 'waiting' | 'live' | 'ended' = 'waiting';
+export class HubSubscription implements PushSubscription {
+  private state: 'waiting' | 'confirming' | 'live' | 'ended' = 'waiting';
   /** Seq of the next history batch to consider. */
   private cursor = 0;
   /** History's nextSeq when the subscription started: older batches are replay, not backlog. */
   private joinSeq = 0;
   /** Snapshot and marker, before any batch. */
-  private pending: HubMessage[] = [];
-  private waiter: Waiter | undefined;
-  private failure: { error: unknown } | undefined;
+  private pending: SinkMessage[] = [];
+  /** The sink said it is full: send nothing until resume(). */
+  private blocked = false;
+  /** Batches below this revision were seen through another process: skipped. */
+  private skipBelow = 0n;
+  /** The reachability this subscriber was last told (live until told otherwise). */
+  private toldLive = true;
   private consumed = 0n;
   private lastSentAt = 0;
-  private readonly endController = new AbortController();
   private readonly onAbort = (): void => this.close();
 
   constructor(
-    readonly prefix: string,
+    readonly scope: Scope,
     private readonly source: SubscriptionSource,
     private readonly options: SubscribeOptions,
+    private readonly sink: HubSink,
   ) {
     const from = options.fromRevision;
     if (from !== undefined && from > 0n) this.consumed = from - 1n;
   }
 
-  /** A subscription that fails at its first read: a closed hub, a bad argument. */
-  static failed(prefix: string, error: unknown): HubSubscription {
-    const subscription = new HubSubscription(prefix, CLOSED_SOURCE, {});
-    subscription.fail(error);
+  /** A subscription that ends at once with `error`: a closed hub, a bad argument. */
+  static failed(scope: Scope, sink: HubSink, error: unknown): HubSubscription {
+    const subscription = new HubSubscription(scope, CLOSED_SOURCE, {}, sink);
+    queueMicrotask(() => subscription.fail(error));
     return subscription;
   }
 
@@ -77,8 +87,8 @@ export class HubSubscription implements Subscription, AsyncIterableIterator<HubM
     return this.consumed;
   }
 
-  get ended(): AbortSignal {
-    return this.endController.signal;
+  get isEnded(): boolean {
+    return this.state === 'ended';
   }
 
   /** Called once the source has registered the subscription. */
@@ -89,79 +99,42 @@ export class HubSubscription implements Subscription, AsyncIterableIterator<HubM
       return;
     }
     signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (this.source.ready) this.start();
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
+  /** The prefix became ready. */
+  onReady(): void {
+    if (this.state === 'waiting') this.start();
   }
 
-  next(): Promise<Result> {
-    if (this.waiter) return Promise.reject(new Error('Subscription.next() called while a previous call is pending'));
-    if (this.state === 'ended') {
-      const failure = this.failure;
-      this.failure = undefined;
-      return failure ? Promise.reject(failure.error) : Promise.resolve(DONE);
-    }
-    let message: HubMessage | undefined;
-    try {
-      if (this.state === 'waiting') {
-        if (!this.source.ready) return this.park();
-        this.start();
-      }
-      message = this.take();
-    } catch (err) {
-      this.fail(err);
-    }
-    if (message) return Promise.resolve({ done: false, value: message });
-    if (this.isEnded()) return this.next();
-    return this.park();
-  }
-
-  return(): Promise<Result> {
-    this.close();
-    return Promise.resolve(DONE);
+  resume(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    this.pump();
   }
 
   close(): void {
     if (this.state === 'ended') return;
     this.end();
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.resolve(DONE);
-    this.endController.abort();
+    this.sink.end(undefined);
   }
 
-  /** Ends the subscription: the pending read, or else the next one, throws `error`. */
+  /** Ends the subscription with `error`. */
   fail(error: unknown): void {
     if (this.state === 'ended') return;
     this.end();
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    if (waiter) waiter.reject(error);
-    else this.failure = { error };
-    this.endController.abort(error);
+    this.sink.end(error);
   }
 
-  /** The prefix became ready: a read waiting for it starts now. */
-  onReady(): void {
-    if (this.state !== 'waiting' || !this.waiter) return;
-    this.resumeWaiter();
-  }
-
-  /** A batch was just appended to the history (and the history trimmed). */
-  offer(entry: HistoryEntry): void {
+  /** Sends what there is to send, unless the sink is full; then checks the limits. */
+  pump(): void {
     if (this.state !== 'live') return;
-    if (this.waiter && this.pending.length === 0 && this.cursor === entry.seq) {
-      this.cursor += 1;
-      this.consumed = entry.revision;
-      let message: BatchMessage | undefined;
-      try {
-        message = this.select(entry);
-      } catch (err) {
-        this.fail(err);
-        return;
+    try {
+      while (!this.blocked && this.state === 'live') {
+        if (!this.sendNext()) break;
       }
-      if (message) this.deliver(message);
+    } catch (err) {
+      this.fail(err);
       return;
     }
     this.enforceLimits();
@@ -173,122 +146,149 @@ export class HubSubscription implements Subscription, AsyncIterableIterator<HubM
     if (this.cursor < this.source.history.firstSeq || this.backlog() > this.source.queueLimit) this.cut();
   }
 
-  /** A waiting subscriber that got nothing for `intervalMs` learns it is current up to `revision`. */
+  /** A caught-up subscriber that got nothing for `intervalMs` learns it is current up to `revision`. */
   bookmark(revision: bigint, now: number, intervalMs: number): void {
-    if (this.state !== 'live' || !this.waiter || this.pending.length > 0) return;
+    if (this.state !== 'live' || this.blocked || this.pending.length > 0) return;
     if (this.cursor !== this.source.history.nextSeq || now - this.lastSentAt < intervalMs) return;
     if (revision > this.consumed) this.consumed = revision;
-    this.deliver(Object.freeze({ kind: 'bookmark', revision }));
+    this.send(Object.freeze({ kind: 'bookmark', revision: this.consumed }));
   }
 
-  /** Messages appended for this subscriber and not yet consumed. */
+  /** Reachability changed (or may have): tell the subscriber once it is caught up. */
+  onStatus(): void {
+    this.pump();
+  }
+
+  /** Batches appended for this subscriber and not yet sent, plus a pending snapshot or marker. */
   backlog(): number {
     if (this.state !== 'live') return 0;
     return this.pending.length + this.source.history.nextSeq - Math.max(this.cursor, this.joinSeq);
   }
 
-  /** A method, not a field read, so the compiler does not assume it unchanged by calls. */
-  private isEnded(): boolean {
-    return this.state === 'ended';
+  private start(): void {
+    const { fromRevision } = this.options;
+    const history = this.source.history;
+    try {
+      if (fromRevision === undefined) {
+        const snapshot = this.source.snapshot(this.scope, this.options);
+        this.pending = [snapshot, Object.freeze({ kind: 'marker', revision: snapshot.revision })];
+        this.cursor = history.nextSeq;
+      } else {
+        this.source.trim();
+        if (fromRevision <= history.floor) {
+          throw new TopoError(
+            TopoErrorCode.Compacted,
+            `revision ${fromRevision} is older than the watch history of ${this.scope.label} ` +
+              `(it holds the revisions after ${history.floor}); re-list`,
+          );
+        }
+        if (fromRevision > this.source.revision + 1n) {
+          this.confirmAhead(fromRevision);
+          return;
+        }
+        this.cursor = history.seqAtOrAfter(fromRevision);
+        const first = this.cursor < history.nextSeq ? history.at(this.cursor) : undefined;
+        // A resume point strictly inside a healed gap has a view the resync batch cannot fix.
+        if (first?.resyncBase !== undefined && fromRevision - 1n > first.resyncBase) {
+          throw new TopoError(
+            TopoErrorCode.Compacted,
+            `revision ${fromRevision} falls in a gap the hub healed by re-listing at ${first.revision}; re-list`,
+          );
+        }
+      }
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.goLive();
   }
 
-  private start(): void {
-    const { fromRevision, filter } = this.options;
-    const history = this.source.history;
-    if (fromRevision === undefined) {
-      const snapshot = this.source.snapshot(filter);
-      this.pending = [snapshot, Object.freeze({ kind: 'marker', revision: snapshot.revision })];
-      this.cursor = history.nextSeq;
-    } else {
-      this.source.trim();
-      if (fromRevision <= history.floor) {
-        throw new TopoError(
-          TopoErrorCode.Compacted,
-          `revision ${fromRevision} is older than the watch history of ${JSON.stringify(this.prefix)} ` +
-            `(it holds the revisions after ${history.floor}); re-list`,
-        );
-      }
-      if (fromRevision > this.source.revision + 1n) {
-        // A router moving from another cell-topo process can hold a revision this hub has
-        // not reached (a bookmark from a progress notification it has not had yet). The
-        // hub cannot tell what lies between, so the answer is the one a client can act on:
-        // re-list.
-        throw new TopoError(
-          TopoErrorCode.Compacted,
-          `revision ${fromRevision} is ahead of the latest revision ${this.source.revision} ` +
-            `known for ${JSON.stringify(this.prefix)} here; re-list`,
-        );
-      }
-      this.cursor = history.seqAtOrAfter(fromRevision);
-      const first = this.cursor < history.nextSeq ? history.at(this.cursor) : undefined;
-      // A resume point strictly inside a healed gap has a view the resync batch cannot fix.
-      if (first?.resyncBase !== undefined && fromRevision - 1n > first.resyncBase) {
-        throw new TopoError(
-          TopoErrorCode.Compacted,
-          `revision ${fromRevision} falls in a gap the hub healed by re-listing at ${first.revision}; re-list`,
-        );
-      }
-    }
-    this.joinSeq = history.nextSeq;
+  /**
+   * A client coming from another process of the same cell can hold a revision this watch
+   * has not reached yet. When the backend has reached it, the subscriber starts at the head
+   * of the history and skips what the watch delivers below it: exactly the changes after
+   * its resume point, once each.
+   */
+  private confirmAhead(fromRevision: bigint): void {
+    this.state = 'confirming';
+    this.source.confirmAhead(fromRevision - 1n).then(
+      (reached) => {
+        if (this.state !== 'confirming') return;
+        if (!reached) {
+          this.fail(
+            new TopoError(
+              TopoErrorCode.Compacted,
+              `revision ${fromRevision} is ahead of the backend's revision for ${this.scope.label}; re-list`,
+            ),
+          );
+          return;
+        }
+        const history = this.source.history;
+        this.cursor = fromRevision <= this.source.revision ? history.seqAtOrAfter(fromRevision) : history.nextSeq;
+        this.skipBelow = fromRevision;
+        this.goLive();
+      },
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  private goLive(): void {
+    this.joinSeq = this.source.history.nextSeq;
     this.lastSentAt = this.source.now();
     this.state = 'live';
+    this.pump();
   }
 
-  /** The next message for this subscriber from what is already there, if any. */
-  private take(): HubMessage | undefined {
+  /** Sends the next message, if any; false when there was nothing to send. */
+  private sendNext(): boolean {
     const pending = this.pending.shift();
-    if (pending) return this.sent(pending);
-    const history = this.source.history;
-    if (this.cursor < history.firstSeq) {
-      this.cut();
-      return undefined;
+    if (pending) {
+      this.send(pending);
+      return true;
     }
+    const history = this.source.history;
+    if (this.cursor < history.firstSeq) return false; // enforceLimits cuts it
+    const batches: BatchMessage[] = [];
     while (this.cursor < history.nextSeq) {
       const entry = history.at(this.cursor);
+      const batch = entry.revision < this.skipBelow ? undefined : this.source.select(entry, this.scope, this.options);
+      if (batch?.resync && batches.length > 0) break; // a resync batch travels alone
       this.cursor += 1;
-      this.consumed = entry.revision;
-      const message = this.select(entry);
-      if (message) return this.sent(message);
+      if (entry.revision > this.consumed) this.consumed = entry.revision;
+      if (!batch) continue;
+      batches.push(batch);
+      if (batch.resync) break;
     }
-    return undefined;
+    if (batches.length > 0) {
+      const revision = batches[batches.length - 1].revision;
+      this.send(Object.freeze({ kind: 'batches', revision, batches: Object.freeze(batches) }));
+      return true;
+    }
+    return this.sendStatusChange();
   }
 
-  /** The batch as this subscriber sees it: shared when its filter keeps every event. */
-  private select(entry: HistoryEntry): BatchMessage | undefined {
-    const { filter } = this.options;
-    const batch = entry.message;
-    if (!filter) return batch;
-    const events = batch.events.filter((event) => passes(filter, event));
-    if (events.length === batch.events.length) return batch;
-    if (events.length === 0) return undefined;
-    return Object.freeze({ ...batch, events: Object.freeze(events) });
+  /** A caught-up subscriber is told when reachability differs from what it was last told. */
+  private sendStatusChange(): boolean {
+    const since = this.source.unreachableSince();
+    const live = since === undefined;
+    if (live === this.toldLive) return false;
+    this.toldLive = live;
+    const status: StatusMessage = live
+      ? { kind: 'status', revision: this.consumed, live }
+      : { kind: 'status', revision: this.consumed, live, unreachableSince: since };
+    this.send(Object.freeze(status));
+    return true;
   }
 
-  private sent(message: HubMessage): HubMessage {
+  private send(message: SinkMessage): void {
+    this.source.countSent(message.kind === 'batches' ? message.batches.length : 0);
     this.lastSentAt = this.source.now();
     if (message.revision > this.consumed) this.consumed = message.revision;
-    return message;
-  }
-
-  private deliver(message: HubMessage): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.resolve({ done: false, value: this.sent(message) });
-  }
-
-  private resumeWaiter(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    if (waiter) this.next().then(waiter.resolve, waiter.reject);
-  }
-
-  private park(): Promise<Result> {
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-    });
+    if (!this.sink.send(message)) this.blocked = true;
   }
 
   private cut(): void {
+    this.source.countCut();
     this.fail(
       new TopoError(TopoErrorCode.ResourceExhausted, `subscriber too slow; resume from revision ${this.consumed + 1n}`),
     );
@@ -302,12 +302,6 @@ export class HubSubscription implements Subscription, AsyncIterableIterator<HubM
   }
 }
 
-function passes(filter: HubFilter, event: HubEvent): boolean {
-  if (event.type === 'put' && filter(event.path, event.contents)) return true;
-  if (event.previous !== undefined) return filter(event.path, event.previous);
-  return event.type === 'delete' && filter(event.path, undefined);
-}
-
 const CLOSED_SOURCE: SubscriptionSource = {
   ready: false,
   history: new History(0n),
@@ -317,6 +311,11 @@ const CLOSED_SOURCE: SubscriptionSource = {
   snapshot: () => {
     throw interrupted('watch hub is closed');
   },
+  select: () => undefined,
+  unreachableSince: () => undefined,
+  confirmAhead: () => Promise.resolve(false),
   trim: () => undefined,
   detach: () => undefined,
+  countSent: () => undefined,
+  countCut: () => undefined,
 };

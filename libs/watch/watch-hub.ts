@@ -1,15 +1,17 @@
 import { interrupted, invalidArgument, type Store } from '../store';
 import { resolveOptions, type HubSettings, type WatchHubOptions } from './hub-options';
 import type { WatchHubStats } from './hub-stats';
-import type { SubscribeOptions, Subscription } from './messages';
+import type { HubSink, PushSubscription, SubscribeOptions, Subscription } from './messages';
 import { PrefixWatch } from './prefix-watch';
+import { dirCovers, normalizeDir, scopeOf } from './scope';
 import { HubSubscription } from './subscription';
+import { IteratorSubscription } from './subscription-iterator';
 
 /**
- * The watch hub: one backend watch per prefix per process, fanned out to any number of
- * subscribers. Snapshots and resumes are served from memory; subscribers share the batch
- * objects; one timer serves bookmarks, history aging and idle closing for all of them.
- * Never blocks on a subscriber. See docs/watch.md.
+ * The watch hub: one backend watch per prefix per process (or per configured root),
+ * fanned out to any number of subscribers by push. Snapshots and resumes are served from
+ * memory; subscribers share the batch objects; one timer serves bookmarks, history aging
+ * and idle closing for all of them. Never blocks on a subscriber. See docs/watch.md.
  */
 export class WatchHub {
   private readonly settings: HubSettings;
@@ -26,13 +28,30 @@ export class WatchHub {
 
   /**
    * Subscribes to every file under `prefix` (a directory path, as for
-   * Store.watchRecursive). Never throws: every failure surfaces from the iteration.
+   * Store.watchRecursive, or several directories served by one backend watch), read as an
+   * async iterator. Never throws: every failure surfaces from the iteration.
    */
-  subscribe(prefix: string, options: SubscribeOptions = {}): Subscription {
-    const key = normalizePrefix(prefix);
-    if (this.closed) return HubSubscription.failed(key, interrupted('watch hub is closed'));
+  subscribe(prefix: string | readonly string[], options: SubscribeOptions = {}): Subscription {
+    const dirs = typeof prefix === 'string' ? [prefix] : prefix;
+    const iterator = new IteratorSubscription(normalizeDir(dirs[0] ?? ''));
+    iterator.attach(this.watch(dirs, options, iterator));
+    return iterator;
+  }
+
+  /**
+   * Subscribes a push sink (a transport): the hub calls `sink.send` synchronously as
+   * batches arrive, and after it returned false waits for `resume()`. Never throws: every
+   * failure reaches `sink.end`.
+   */
+  watch(prefix: string | readonly string[], options: SubscribeOptions, sink: HubSink): PushSubscription {
+    const scope = scopeOf(typeof prefix === 'string' ? [prefix] : prefix);
+    if (this.closed) return HubSubscription.failed(scope, sink, interrupted('watch hub is closed'));
     if (options.fromRevision !== undefined && options.fromRevision < 1n) {
-      return HubSubscription.failed(key, invalidArgument(`fromRevision ${options.fromRevision} must be >= 1`));
+      return HubSubscription.failed(scope, sink, invalidArgument(`fromRevision ${options.fromRevision} must be >= 1`));
+    }
+    const key = this.watchKeyFor(scope.dirs);
+    if (key === undefined) {
+      return HubSubscription.failed(scope, sink, invalidArgument(`${scope.label}: directories of one subscription must share a watched root`));
     }
     let watch = this.prefixes.get(key);
     if (watch === undefined) {
@@ -40,7 +59,7 @@ export class WatchHub {
       this.prefixes.set(key, watch);
       this.startTimer();
     }
-    return watch.subscribe(options);
+    return watch.subscribe(scope, options, sink);
   }
 
   stats(): WatchHubStats {
@@ -54,6 +73,10 @@ export class WatchHub {
       historyBatches: sum((p) => p.historyBatches),
       historyEvents: sum((p) => p.historyEvents),
       maxBacklog: prefixes.reduce((max, p) => Math.max(max, p.maxBacklog), 0),
+      eventsReceived: sum((p) => p.eventsReceived),
+      messagesSent: sum((p) => p.messagesSent),
+      messagesMerged: sum((p) => p.messagesMerged),
+      subscribersCut: sum((p) => p.subscribersCut),
       prefixes,
     };
   }
@@ -65,6 +88,16 @@ export class WatchHub {
     const watches = [...this.prefixes.values()];
     this.prefixes.clear();
     await Promise.all(watches.map((watch) => watch.close()));
+  }
+
+  /**
+   * The backend watch serving `dirs`: the configured root covering all of them, else the
+   * one directory itself. Undefined for several directories that no root covers.
+   */
+  private watchKeyFor(dirs: readonly string[]): string | undefined {
+    const root = this.settings.roots.map(normalizeDir).find((candidate) => dirs.every((dir) => dirCovers(candidate, dir)));
+    if (root !== undefined) return root;
+    return dirs.length === 1 ? dirs[0] : undefined;
   }
 
   private tick(): void {
@@ -94,10 +127,4 @@ export class WatchHub {
     clearInterval(this.timer);
     this.timer = undefined;
   }
-}
-
-/** 'tablets' and 'tablets/' name one directory, '' and '/' the root: one backend watch each. */
-function normalizePrefix(prefix: string): string {
-  if (prefix === '/') return '';
-  return prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
 }

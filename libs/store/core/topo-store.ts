@@ -73,6 +73,12 @@ export class TopoStore implements Store {
     return this.directories.listDir(dirPath);
   }
 
+  async currentRevision(): Promise<Version> {
+    // An exact read of the root's own key: no value, only the revision it was served at.
+    const { revision } = await this.engine.range(this.root, { keysOnly: true });
+    return revision;
+  }
+
   create(filePath: string, contents: Uint8Array, options?: WriteOptions): Promise<Version> {
     return this.files.create(filePath, contents, options);
   }

@@ -9,6 +9,7 @@ import type {
 } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { toServiceError } from './errors';
+import { FramedWriter } from './grpc-frames';
 import { errorFields, type Logger } from './logger';
 
 /**
@@ -76,6 +77,67 @@ export function serverStream<Req, Res>(
       () => endStream(call, controller.signal, tracker, method, undefined),
       (err: unknown) => endStream(call, controller.signal, tracker, method, err),
     );
+  };
+}
+
+/**
+ * A stream the server pushes pre-framed messages to (watches): no promise, iterator or
+ * timer per message. `write` returns false when the transport is full; the producer waits
+ * for `onDrain`. `end` finishes the call once: OK without an error, else its status.
+ */
+export interface PushStream {
+  write(frame: Buffer): boolean;
+  onDrain(listener: () => void): void;
+  end(error?: unknown): void;
+}
+
+/**
+ * A server-streaming handler that pushes: `open` sets up the producer and returns; it ends
+ * the call through `stream.end`. `ctx.signal` aborts when the client goes away or the
+ * server shuts down (the producer should then stop; the call is already over). A throw from
+ * `open` ends the call with the error's status.
+ */
+export function pushStream<Req>(
+  tracker: CallTracker,
+  method: string,
+  open: (request: Req, stream: PushStream, ctx: HandlerContext) => void,
+): handleServerStreamingCall<Req, unknown> {
+  return (call: ServerWritableStream<Req, unknown>) => {
+    const controller = new AbortController();
+    let ended = false;
+    const gone = (): void => {
+      tracker.shuttingDown.removeEventListener('abort', shutdown);
+      controller.abort();
+    };
+    const shutdown = (): void => {
+      finish(undefined);
+      controller.abort();
+    };
+    const finish = (err: unknown): void => {
+      if (ended) return;
+      ended = true;
+      tracker.shuttingDown.removeEventListener('abort', shutdown);
+      endStream(call, controller.signal, tracker, method, err);
+    };
+    call.on('cancelled', gone);
+    call.on('close', gone);
+    call.on('error', gone);
+    if (tracker.shuttingDown.aborted) {
+      shutdown();
+      return;
+    }
+    tracker.shuttingDown.addEventListener('abort', shutdown, { once: true });
+    const writer = new FramedWriter(call as ServerWritableStream<unknown, unknown>);
+    const stream: PushStream = {
+      write: (frame) => (ended || controller.signal.aborted ? true : writer.write(frame)),
+      onDrain: (listener) => writer.onDrain(listener),
+      end: finish,
+    };
+    try {
+      open(call.request, stream, { signal: controller.signal, log: tracker.log, peer: call.getPeer() });
+    } catch (err) {
+      finish(err);
+    }
   };
 }
 

@@ -1,6 +1,18 @@
 export { parseConfig, usage, ConfigError, type ServerConfig, type ConfigDefaults } from './config';
 export { StatusError, invalidArgument, toServiceError, grpcCodeOf } from './errors';
-export { unary, serverStream, bidiStream, writeWithBackpressure, type CallTracker, type HandlerContext, type StreamWriter } from './handlers';
+export {
+  unary,
+  serverStream,
+  bidiStream,
+  pushStream,
+  writeWithBackpressure,
+  type CallTracker,
+  type HandlerContext,
+  type PushStream,
+  type StreamWriter,
+} from './handlers';
+export { grpcFrame, grpcInternals, acceptFramed, FramedWriter } from './grpc-frames';
+export { relayHub } from './hub-stream';
 export { Logger, errorFields, type LogLevel, type LogFields } from './logger';
 export { pathService, PATH_SERVICE_NAME } from './path-service';
 export { TopoServer, type ServiceRegistration, type TopoServerOptions } from './topo-server';

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { readDescriptorSet } from '../proto';
 import { TopoError, TopoErrorCode, type Store } from '../store';
@@ -5,6 +6,7 @@ import type { ServerConfig } from './config';
 import type { CallTracker } from './handlers';
 import { HEALTH_SERVICE_NAME, HealthService, addHealth, ServingStatus } from './health';
 import { errorFields, type Logger } from './logger';
+import { acceptFramed, grpcInternals } from './grpc-frames';
 import { addReflection } from './reflection';
 
 export interface ServiceRegistration {
@@ -56,7 +58,10 @@ export class TopoServer implements CallTracker {
     readonly store: Store,
     readonly log: Logger,
     private readonly config: ServerConfig,
-  ) {}
+  ) {
+    // Every open stream listens for shutdown: thousands of listeners are expected.
+    setMaxListeners(0, this.shutdownController.signal);
+  }
 
   get shuttingDown(): AbortSignal {
     return this.shutdownController.signal;
@@ -71,7 +76,11 @@ export class TopoServer implements CallTracker {
     );
     const topo = new TopoServer(server, port, options.store, options.log, options.config);
     const services = options.services(topo);
-    for (const service of services) server.addService(service.definition, service.implementation);
+    for (const service of services) server.addService(acceptFramed(service.definition), service.implementation);
+    const internals = grpcInternals();
+    if (!internals.available) {
+      options.log.warn('watch streams write through the public grpc-js path (slower)', { reason: internals.reason });
+    }
     topo.serviceNames = services.map((s) => s.name);
     addHealth(server, topo.health);
     addReflection(server, {

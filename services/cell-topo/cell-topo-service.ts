@@ -5,7 +5,6 @@ import type { CellTopology } from '../../libs/topo';
 import type { WatchHub } from '../../libs/watch';
 import { registrationHandlers } from './registration-handlers';
 import { servingHandlers } from './serving-handlers';
-import { serializeTabletsResponse } from './tablet-watch';
 import { tabletHandlers } from './tablet-handlers';
 import { watchHandlers } from './watch-handlers';
 
@@ -14,11 +13,7 @@ export const CELL_TOPO_SERVICE_NAME = 'topo.cell.v1.CellTopoService';
 export function cellTopoService(topo: CellTopology, view: GlobalView, hub: WatchHub, tracker: CallTracker): ServiceRegistration {
   return {
     name: CELL_TOPO_SERVICE_NAME,
-    definition: {
-      ...CellTopoServiceService,
-      // Tablet watch messages are encoded once per event and sent as bytes.
-      watchTablets: { ...CellTopoServiceService.watchTablets, responseSerialize: serializeTabletsResponse },
-    },
+    definition: CellTopoServiceService,
     implementation: {
       ...tabletHandlers(topo, view, tracker),
       ...registrationHandlers(topo, view, tracker),

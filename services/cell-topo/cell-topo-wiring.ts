@@ -13,12 +13,17 @@ export interface CellTopoSettings {
   hub?: WatchHubOptions;
 }
 
+/** The process's one watch hub: a single backend watch of the cell's root serves every watch. */
+export function cellWatchHub(store: Store, options: WatchHubOptions = {}): WatchHub {
+  return new WatchHub(store, { roots: [''], ...options });
+}
+
 /** Everything a cell-topo process serves, over one store: shared by main and the tests. */
 export function cellTopoServices(
   store: Store,
   tracker: CallTracker,
   settings: CellTopoSettings,
-  hub: WatchHub = new WatchHub(store, { ...settings.hub, log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) }),
+  hub: WatchHub = cellWatchHub(store, { ...settings.hub, log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) }),
 ): ServiceRegistration[] {
   const view = new GlobalView({ address: settings.globalAddress, log: (msg, fields) => tracker.log.info(msg, fields) });
   const topo = new CellTopology(store, {

@@ -3,8 +3,8 @@ import { Logger, TopoServer } from '../../libs/server';
 import { ServingStatus } from '../../libs/server/health';
 import { openStore, type Store } from '../../libs/store';
 import { served, type Served } from '../../libs/testing/served';
-import { WatchHub, type WatchHubOptions } from '../../libs/watch';
-import { cellTopoServices } from './cell-topo-wiring';
+import type { WatchHub, WatchHubOptions } from '../../libs/watch';
+import { cellTopoServices, cellWatchHub } from './cell-topo-wiring';
 
 export interface CellTopoFixture extends Served<CellTopoServiceClient> {
   server: TopoServer;
@@ -24,7 +24,7 @@ export async function startCellTopo(options: {
 }): Promise<CellTopoFixture> {
   const backend = options.backend ?? 'etcd';
   const store = openStore({ backend, endpoints: options.endpoints, root: options.root, requestTimeoutMs: 2000 });
-  const hub = new WatchHub(store, options.hub);
+  const hub = cellWatchHub(store, options.hub);
   const server = await TopoServer.start({
     config: {
       listen: '127.0.0.1:0',

@@ -1,26 +1,36 @@
 import { Tablet, TabletType } from '../../libs/proto';
 import { TabletChange, WatchMessageKind, WatchTabletsResponse } from '../../libs/proto/gen/topo/cell/v1/cell';
-import { invalidArgument } from '../../libs/server';
+import { grpcFrame, invalidArgument } from '../../libs/server';
 import type { KVInfo } from '../../libs/store';
-import { parseAliveRouting, validateKeyspaceName, validateShardName } from '../../libs/topo';
-import { encodeOnce, type BatchMessage, type HubEvent, type HubFilter } from '../../libs/watch';
+import { LIVENESS_DIR, TABLETS_DIR, parseAliveRouting, validateKeyspaceName, validateShardName } from '../../libs/topo';
+import { encodeOnce, type BatchMessage, type HubEvent, type HubFilter, type SnapshotMessage } from '../../libs/watch';
 
 /**
  * WatchTablets on the wire. The hub hands every subscriber the same event objects; each
- * event is decoded once and encoded once per form (changed or left the filter), and a
- * subscriber's message is those encoded changes concatenated behind a small header:
- * repeated message fields are just their encoded entries one after another.
+ * event is decoded once and encoded once per form (changed, or left the filter), each
+ * transaction once per filter, and each message is framed once and the same Buffer written
+ * to every stream that gets it. A message is encoded changes concatenated behind a small
+ * header: repeated message fields are just their encoded entries one after another.
  */
+
+/** The directories a tablet watch covers, through one backend watch of the cell's root. */
+export const TABLET_WATCH_DIRS = [TABLETS_DIR, LIVENESS_DIR] as const;
 
 /** A tablet's record, `tablets/<alias>/Tablet`, or its liveness, `liveness/<alias>`. */
 const TABLET_PATH = /^(?:tablets\/([^/]+)\/Tablet|liveness\/([^/]+))$/;
+const CHANGES_FIELD_TAG = 0x1a; // field 3, length-delimited
+
+/**
+ * The most bytes of changes one message carries. Far below gRPC's 4 MiB default (and the
+ * 1 MiB every message of this service stays under), so a router's client never refuses one.
+ */
+export const MAX_MESSAGE_BYTES = 512 * 1024;
 
 /** The alias a tablet path names, and whether it is the record (else the liveness file). */
 function tabletPathParts(path: string): { alias: string; record: boolean } {
   const match = TABLET_PATH.exec(path)!;
   return match[1] !== undefined ? { alias: match[1], record: true } : { alias: match[2], record: false };
 }
-const CHANGES_FIELD_TAG = 0x1a; // field 3, length-delimited
 
 export interface TabletFilterSpec {
   keyspace?: string;
@@ -41,8 +51,12 @@ export function tabletFilterSpec(req: { keyspace: string; shard: string; tabletT
   return { keyspace, shard, types, key };
 }
 
+function unfiltered(spec: TabletFilterSpec): boolean {
+  return spec.keyspace === undefined && spec.shard === undefined && spec.types === undefined;
+}
+
 function matches(spec: TabletFilterSpec, fields: { keyspace: string; shard: string; type: number } | undefined): boolean {
-  if (!fields) return spec.keyspace === undefined && spec.shard === undefined && spec.types === undefined;
+  if (!fields) return unfiltered(spec);
   return (
     (spec.keyspace === undefined || fields.keyspace === spec.keyspace) &&
     (spec.shard === undefined || fields.shard === spec.shard) &&
@@ -78,10 +92,10 @@ function fieldsOf(path: string, contents: Uint8Array | undefined): RoutingFields
 }
 
 export function hubFilterFor(spec: TabletFilterSpec): HubFilter {
-  const unfiltered = spec.keyspace === undefined && spec.shard === undefined && spec.types === undefined;
+  const all = unfiltered(spec);
   return (path, contents) => {
     if (!TABLET_PATH.test(path)) return false;
-    return unfiltered || matches(spec, fieldsOf(path, contents));
+    return all || matches(spec, fieldsOf(path, contents));
   };
 }
 
@@ -122,8 +136,7 @@ const encodeSnapshotEntry = (kv: KVInfo): Buffer => {
 /** The encoded change an event becomes for a subscriber with this filter, if any. */
 export function encodedChange(event: HubEvent, spec: TabletFilterSpec): Buffer | undefined {
   if (!TABLET_PATH.test(event.path)) return undefined;
-  const unfiltered = spec.keyspace === undefined && spec.shard === undefined && spec.types === undefined;
-  if (unfiltered || event.type === 'delete' || matches(spec, fieldsOf(event.path, event.contents))) {
+  if (unfiltered(spec) || event.type === 'delete' || matches(spec, fieldsOf(event.path, event.contents))) {
     return encodeOnce(event, encodeChanged);
   }
   // It passed the hub's filter on its previous value: it left this subscriber's view. A
@@ -131,36 +144,131 @@ export function encodedChange(event: HubEvent, spec: TabletFilterSpec): Buffer |
   return tabletPathParts(event.path).record ? encodeOnce(event, encodeLeft) : undefined;
 }
 
-export function encodedSnapshotEntry(kv: KVInfo): Buffer {
-  return encodeOnce(kv, encodeSnapshotEntry);
+/** Memo per shared object and filter key. */
+function memoByKey<T extends object, R>(memo: WeakMap<T, Map<string, R>>, target: T, key: string, compute: () => R): R {
+  let byKey = memo.get(target);
+  if (!byKey) memo.set(target, (byKey = new Map()));
+  if (byKey.has(key)) return byKey.get(key)!;
+  const value = compute();
+  byKey.set(key, value);
+  return value;
 }
 
-// One encoded CHANGES message per transaction and filter, shared by every subscriber with
-// that filter: the per-subscriber work is then only the write.
-const batchMessages = new WeakMap<BatchMessage, Map<string, Buffer | undefined>>();
+const batchChanges = new WeakMap<BatchMessage, Map<string, readonly Buffer[]>>();
 
-export function encodedBatchMessage(batch: BatchMessage, spec: TabletFilterSpec): Buffer | undefined {
-  let byFilter = batchMessages.get(batch);
-  if (!byFilter) {
-    byFilter = new Map();
-    batchMessages.set(batch, byFilter);
+/** One transaction's encoded changes for this filter: computed once, shared by its subscribers. */
+function changesOf(batch: BatchMessage, spec: TabletFilterSpec): readonly Buffer[] {
+  return memoByKey(batchChanges, batch, spec.key, () =>
+    batch.events.map((event) => encodedChange(event, spec)).filter((c): c is Buffer => c !== undefined),
+  );
+}
+
+function header(fields: Partial<Omit<WatchTabletsResponse, 'revision'>> & { kind: WatchMessageKind; revision: bigint }): Uint8Array {
+  return WatchTabletsResponse.encode({
+    resync: false,
+    transactions: 0,
+    continued: false,
+    ...fields,
+    revision: fields.revision.toString(),
+    changes: [],
+  } as WatchTabletsResponse).finish();
+}
+
+/**
+ * Frames of a CHANGES delivery: whole transactions packed into messages of at most
+ * MAX_MESSAGE_BYTES of changes; a transaction larger than that is split over messages
+ * flagged `continued` (all but its last). Transactions whose changes are all filtered out
+ * add nothing. Resync batches arrive alone (the hub sends them so).
+ */
+function changesFrames(batches: readonly BatchMessage[], spec: TabletFilterSpec): Buffer[] {
+  const frames: Buffer[] = [];
+  let parts: Buffer[] = [];
+  let bytes = 0;
+  let transactions = 0;
+  let revision = 0n;
+  const flush = (continued: boolean, resync: boolean): void => {
+    frames.push(
+      grpcFrame([header({ kind: WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES, revision, transactions, continued, resync }), ...parts]),
+    );
+    parts = [];
+    bytes = 0;
+    transactions = 0;
+  };
+  for (const batch of batches) {
+    const changes = changesOf(batch, spec);
+    if (changes.length === 0 && !batch.resync) continue;
+    const size = changes.reduce((total, change) => total + change.byteLength, 0);
+    if (transactions > 0 && bytes + size > MAX_MESSAGE_BYTES) flush(false, false);
+    revision = batch.revision;
+    for (const change of changes) {
+      if (bytes > 0 && bytes + change.byteLength > MAX_MESSAGE_BYTES) {
+        // Only a transaction too large for one message gets here: its parts continue.
+        transactions = 1;
+        flush(true, batch.resync === true);
+      }
+      parts.push(change);
+      bytes += change.byteLength;
+    }
+    transactions += 1;
+    if (batch.resync) flush(false, true);
   }
-  if (byFilter.has(spec.key)) return byFilter.get(spec.key);
-  const changes = batch.events.map((event) => encodedChange(event, spec)).filter((c): c is Buffer => c !== undefined);
-  const encoded =
-    changes.length > 0 || batch.resync
-      ? tabletsMessage(WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES, batch.revision, changes, batch.resync)
-      : undefined;
-  byFilter.set(spec.key, encoded);
-  return encoded;
+  if (transactions > 0) flush(false, false);
+  return frames;
 }
 
-export function tabletsMessage(kind: WatchMessageKind, revision: bigint, changes: Buffer[], resync = false): Buffer {
-  const header = WatchTabletsResponse.encode({ kind, revision: revision.toString(), changes: [], resync }).finish();
-  return Buffer.concat([header, ...changes]);
+const singleBatchFrames = new WeakMap<BatchMessage, Map<string, readonly Buffer[]>>();
+
+/**
+ * The frames that carry `batches` to a subscriber with this filter. The common case, one
+ * transaction, is framed once per filter and the same Buffers go to every such stream.
+ */
+export function batchesFrames(batches: readonly BatchMessage[], spec: TabletFilterSpec): readonly Buffer[] {
+  if (batches.length === 1) return memoByKey(singleBatchFrames, batches[0], spec.key, () => changesFrames(batches, spec));
+  return changesFrames(batches, spec);
 }
 
-/** Serializes pre-encoded messages as they are, and message objects the usual way. */
-export function serializeTabletsResponse(value: WatchTabletsResponse | Buffer): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(WatchTabletsResponse.encode(value).finish());
+const snapshotFramesMemo = new WeakMap<SnapshotMessage, readonly Buffer[]>();
+
+/**
+ * A snapshot as SNAPSHOT messages of at most MAX_MESSAGE_BYTES of changes each (at least
+ * one, possibly empty). The hub shares one snapshot object per revision and filter, so
+ * routers that connect together share these frames too.
+ */
+export function snapshotFrames(snapshot: SnapshotMessage): readonly Buffer[] {
+  let frames = snapshotFramesMemo.get(snapshot);
+  if (frames) return frames;
+  const built: Buffer[] = [];
+  const head = header({ kind: WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT, revision: snapshot.revision });
+  let parts: Buffer[] = [];
+  let bytes = 0;
+  for (const kv of snapshot.entries) {
+    const change = encodeOnce(kv, encodeSnapshotEntry);
+    if (parts.length > 0 && bytes + change.byteLength > MAX_MESSAGE_BYTES) {
+      built.push(grpcFrame([head, ...parts]));
+      parts = [];
+      bytes = 0;
+    }
+    parts.push(change);
+    bytes += change.byteLength;
+  }
+  built.push(grpcFrame([head, ...parts]));
+  frames = Object.freeze(built);
+  snapshotFramesMemo.set(snapshot, frames);
+  return frames;
+}
+
+/** A message with no changes (MARKER, BOOKMARK), framed. */
+export function emptyFrame(kind: WatchMessageKind, revision: bigint): Buffer {
+  return grpcFrame([header({ kind, revision })]);
+}
+
+/** A STATUS message, framed. */
+export function statusFrame(revision: bigint, reachable: boolean, unreachableSince: number | undefined): Buffer {
+  return grpcFrame([
+    header({
+      kind: WatchMessageKind.WATCH_MESSAGE_KIND_STATUS,
+      revision,
+      backend: { reachable, unreachableSince: unreachableSince === undefined ? undefined : new Date(unreachableSince) },
+    }),
+  ]);
 }

@@ -1,119 +1,149 @@
 import { SrvKeyspace } from '../../libs/proto';
 import {
   WatchMessageKind,
+  WatchSrvKeyspaceResponse,
+  WatchSrvVSchemaResponse,
   type WatchSrvKeyspaceRequest,
-  type WatchSrvKeyspaceResponse,
   type WatchSrvVSchemaRequest,
-  type WatchSrvVSchemaResponse,
   type WatchTabletsRequest,
-  type WatchTabletsResponse,
 } from '../../libs/proto/gen/topo/cell/v1/cell';
-import { optionalVersion, serverStream, type CallTracker, type StreamWriter } from '../../libs/server';
+import { grpcFrame, optionalVersion, pushStream, relayHub, type CallTracker } from '../../libs/server';
 import { SRV_VSCHEMA_PATH, srvKeyspacePath } from '../../libs/topo';
-import type { HubMessage, WatchHub } from '../../libs/watch';
-import { encodedBatchMessage, encodedSnapshotEntry, hubFilterFor, tabletFilterSpec, tabletsMessage } from './tablet-watch';
+import type { BatchMessage, SinkMessage, WatchHub } from '../../libs/watch';
+import {
+  TABLET_WATCH_DIRS,
+  batchesFrames,
+  emptyFrame,
+  hubFilterFor,
+  snapshotFrames,
+  statusFrame,
+  tabletFilterSpec,
+} from './tablet-watch';
 
-/** Changes per snapshot message, so no message nears the gRPC size limit. */
-const SNAPSHOT_CHUNK = 500;
-
-/** Every watch of cell-topo goes through the process's one WatchHub. */
+/** Every watch of cell-topo goes through the process's one WatchHub, pushed and framed once. */
 export function watchHandlers(hub: WatchHub, tracker: CallTracker) {
   return {
-    watchTablets: serverStream<WatchTabletsRequest, WatchTabletsResponse>(tracker, 'WatchTablets', async (req, write, ctx) => {
+    watchTablets: pushStream<WatchTabletsRequest>(tracker, 'WatchTablets', (req, stream, ctx) => {
       const spec = tabletFilterSpec(req);
       const fromRevision = optionalVersion('from_revision', req.fromRevision) ?? undefined;
-      // Pre-encoded buffers go out as they are (see serializeTabletsResponse).
-      const send = write as unknown as StreamWriter<Buffer>;
-      // Records and liveness live in two directories: the hub's watch of the cell's root
-      // keeps a transaction that touches both in one batch.
-      const subscription = hub.subscribe('', { fromRevision, filter: hubFilterFor(spec), signal: ctx.signal });
-      for await (const message of subscription) {
-        switch (message.kind) {
-          case 'snapshot': {
-            const entries = message.entries.map(encodedSnapshotEntry);
-            for (let i = 0; i < entries.length || i === 0; i += SNAPSHOT_CHUNK) {
-              await send(tabletsMessage(WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT, message.revision, entries.slice(i, i + SNAPSHOT_CHUNK)));
-            }
-            break;
+      // Records and liveness live in two directories: one watch of the cell's root keeps a
+      // transaction that touches both in one batch.
+      relayHub(
+        hub,
+        TABLET_WATCH_DIRS,
+        { fromRevision, filter: hubFilterFor(spec), filterKey: spec.key, signal: ctx.signal },
+        stream,
+        (message: SinkMessage): readonly Buffer[] => {
+          switch (message.kind) {
+            case 'snapshot':
+              return snapshotFrames(message);
+            case 'marker':
+              return [emptyFrame(WatchMessageKind.WATCH_MESSAGE_KIND_MARKER, message.revision)];
+            case 'batches':
+              return batchesFrames(message.batches, spec);
+            case 'bookmark':
+              return [emptyFrame(WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK, message.revision)];
+            case 'status':
+              return [statusFrame(message.revision, message.live, message.unreachableSince)];
           }
-          case 'marker':
-            await send(tabletsMessage(WatchMessageKind.WATCH_MESSAGE_KIND_MARKER, message.revision, []));
-            break;
-          case 'batch': {
-            const encoded = encodedBatchMessage(message, spec);
-            if (encoded) await send(encoded);
-            break;
-          }
-          case 'bookmark':
-            await send(tabletsMessage(WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK, message.revision, []));
-            break;
-        }
-      }
+        },
+      );
     }),
-    watchSrvKeyspace: serverStream<WatchSrvKeyspaceRequest, WatchSrvKeyspaceResponse>(
-      tracker,
-      'WatchSrvKeyspace',
-      async (req, write, ctx) => {
-        const path = srvKeyspacePath(req.keyspace);
-        await relayFile(hub, path, optionalVersion('from_revision', req.fromRevision) ?? undefined, ctx.signal, (kind, revision, contents) =>
-          write({
-            kind,
-            revision: revision.toString(),
-            srvKeyspace: contents ? SrvKeyspace.decode(contents) : undefined,
-            removed: kind !== WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK && kind !== WatchMessageKind.WATCH_MESSAGE_KIND_MARKER && !contents,
-          }),
-        );
-      },
-    ),
-    watchSrvVSchema: serverStream<WatchSrvVSchemaRequest, WatchSrvVSchemaResponse>(
-      tracker,
-      'WatchSrvVSchema',
-      async (req, write, ctx) => {
-        await relayFile(hub, SRV_VSCHEMA_PATH, optionalVersion('from_revision', req.fromRevision) ?? undefined, ctx.signal, (kind, revision, contents) =>
-          write({
-            kind,
-            revision: revision.toString(),
-            srvVschema: contents ? Buffer.from(contents) : Buffer.alloc(0),
-            removed: kind !== WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK && kind !== WatchMessageKind.WATCH_MESSAGE_KIND_MARKER && !contents,
-          }),
-        );
-      },
-    ),
+    watchSrvKeyspace: pushStream<WatchSrvKeyspaceRequest>(tracker, 'WatchSrvKeyspace', (req, stream, ctx) => {
+      const fromRevision = optionalVersion('from_revision', req.fromRevision) ?? undefined;
+      relayFile(hub, srvKeyspacePath(req.keyspace), fromRevision, ctx.signal, stream, encodeSrvKeyspace);
+    }),
+    watchSrvVSchema: pushStream<WatchSrvVSchemaRequest>(tracker, 'WatchSrvVSchema', (req, stream, ctx) => {
+      const fromRevision = optionalVersion('from_revision', req.fromRevision) ?? undefined;
+      relayFile(hub, SRV_VSCHEMA_PATH, fromRevision, ctx.signal, stream, encodeSrvVSchema);
+    }),
   };
 }
 
+const encodeSrvKeyspace: FileMessageEncoder = (kind, revision, contents, status) =>
+  WatchSrvKeyspaceResponse.encode({
+    kind,
+    revision: revision.toString(),
+    srvKeyspace: contents ? SrvKeyspace.decode(contents) : undefined,
+    removed: removedFor(kind, contents),
+    backend: status,
+  }).finish();
+
+const encodeSrvVSchema: FileMessageEncoder = (kind, revision, contents, status) =>
+  WatchSrvVSchemaResponse.encode({
+    kind,
+    revision: revision.toString(),
+    srvVschema: contents ? Buffer.from(contents) : Buffer.alloc(0),
+    removed: removedFor(kind, contents),
+    backend: status,
+  }).finish();
+
+function removedFor(kind: WatchMessageKind, contents: Uint8Array | undefined): boolean {
+  return (kind === WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT || kind === WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES) && !contents;
+}
+
+type FileMessageEncoder = (
+  kind: WatchMessageKind,
+  revision: bigint,
+  contents: Uint8Array | undefined,
+  status: { reachable: boolean; unreachableSince?: Date } | undefined,
+) => Uint8Array;
+
 /**
  * One file through the hub: its value now (or its absence), a marker, then each change,
- * with bookmarks. The hub watches the file's directory, shared with every other watcher.
+ * with bookmarks and backend status. The hub watches the cell's root once for every
+ * watcher; a change's frames are built once per file and shared by its watchers.
  */
-async function relayFile(
+function relayFile(
   hub: WatchHub,
   path: string,
   fromRevision: bigint | undefined,
   signal: AbortSignal,
-  send: (kind: WatchMessageKind, revision: bigint, contents: Uint8Array | undefined) => Promise<void>,
-): Promise<void> {
+  stream: Parameters<typeof relayHub>[3],
+  encode: FileMessageEncoder,
+): void {
   const slash = path.lastIndexOf('/');
   const dir = slash === -1 ? '' : path.slice(0, slash);
-  const subscription = hub.subscribe(dir, { fromRevision, filter: (p) => p === path, signal });
-  for await (const message of subscription as AsyncIterable<HubMessage>) {
+  const frame = (kind: WatchMessageKind, revision: bigint, contents?: Uint8Array, status?: { reachable: boolean; unreachableSince?: Date }) =>
+    grpcFrame([encode(kind, revision, contents, status)]);
+  const changeFrames = (batch: BatchMessage): Buffer[] =>
+    batch.events
+      .filter((event) => event.path === path)
+      .map((event) => frame(WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES, batch.revision, event.type === 'put' ? event.contents : undefined));
+  const memo = fileFrames(encode, path);
+  relayHub(hub, dir, { fromRevision, filter: (p) => p === path, filterKey: `file:${path}`, signal }, stream, (message) => {
     switch (message.kind) {
       case 'snapshot':
-        await send(WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT, message.revision, message.entries.find((e) => e.path === path)?.contents);
-        break;
+        return [frame(WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT, message.revision, message.entries.find((e) => e.path === path)?.contents)];
       case 'marker':
-        await send(WatchMessageKind.WATCH_MESSAGE_KIND_MARKER, message.revision, undefined);
-        break;
-      case 'batch':
-        for (const event of message.events) {
-          if (event.path === path) {
-            await send(WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES, message.revision, event.type === 'put' ? event.contents : undefined);
-          }
-        }
-        break;
+        return [frame(WatchMessageKind.WATCH_MESSAGE_KIND_MARKER, message.revision)];
+      case 'batches':
+        return message.batches.flatMap((batch) => memo(batch, changeFrames));
       case 'bookmark':
-        await send(WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK, message.revision, undefined);
-        break;
+        return [frame(WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK, message.revision)];
+      case 'status':
+        return [
+          frame(WatchMessageKind.WATCH_MESSAGE_KIND_STATUS, message.revision, undefined, {
+            reachable: message.live,
+            unreachableSince: message.unreachableSince === undefined ? undefined : new Date(message.unreachableSince),
+          }),
+        ];
     }
-  }
+  });
+}
+
+// The frames of one batch for one watched file, shared by every watcher of that file.
+const fileFrameMemos = new WeakMap<FileMessageEncoder, Map<string, WeakMap<BatchMessage, Buffer[]>>>();
+
+function fileFrames(encode: FileMessageEncoder, path: string): (batch: BatchMessage, build: (batch: BatchMessage) => Buffer[]) => Buffer[] {
+  let byPath = fileFrameMemos.get(encode);
+  if (!byPath) fileFrameMemos.set(encode, (byPath = new Map()));
+  let byBatch = byPath.get(path);
+  if (!byBatch) byPath.set(path, (byBatch = new WeakMap()));
+  const memo = byBatch;
+  return (batch, build) => {
+    let frames = memo.get(batch);
+    if (!frames) memo.set(batch, (frames = build(batch)));
+    return frames;
+  };
 }

@@ -86,6 +86,8 @@ export function serverStream<Req, Res>(
  * for `onDrain`. `end` finishes the call once: OK without an error, else its status.
  */
 export interface PushStream {
+  /** True when frames go straight to the HTTP/2 stream (see grpc-frames.ts). */
+  readonly direct: boolean;
   write(frame: Buffer): boolean;
   onDrain(listener: () => void): void;
   end(error?: unknown): void;
@@ -129,6 +131,7 @@ export function pushStream<Req>(
     tracker.shuttingDown.addEventListener('abort', shutdown, { once: true });
     const writer = new FramedWriter(call as ServerWritableStream<unknown, unknown>);
     const stream: PushStream = {
+      direct: writer.direct,
       write: (frame) => (ended || controller.signal.aborted ? true : writer.write(frame)),
       onDrain: (listener) => writer.onDrain(listener),
       end: finish,

@@ -16,7 +16,7 @@ export interface TabletEntry {
 }
 
 export interface CellTabletsStats {
-  /** Change batches applied, each exactly once. */
+  /** Transactions applied, each exactly once (a message may carry several). */
   appliedBatches: number;
   /** Batches at or below the applied revision, ignored (a correct server sends none). */
   duplicateBatches: number;
@@ -37,6 +37,10 @@ export class CellTablets {
   private revision = 0n;
   private synced = false;
   private pending: Map<string, TabletEntry> | undefined;
+  /** Parts of a transaction too large for one message, until its last part. */
+  private partial: TabletChange[] = [];
+  /** Set while the cell's topology service says it cannot reach its backend. */
+  private backendUnreachableSince: number | undefined;
   private stream: ClientReadableStream<WatchTabletsResponse> | undefined;
   private closed = false;
   private connectedSince = 0;
@@ -63,10 +67,20 @@ export class CellTablets {
     return this.synced;
   }
 
-  /** 0 while connected; otherwise how long since the cell last answered. */
+  /**
+   * 0 while the view is live; otherwise how long it may have been stale: since the cell
+   * last answered, or, while it answers but says it cannot reach its backend, since then.
+   */
   get staleForMs(): number {
-    if (this.stream && this.connectedSince > 0) return 0;
+    if (this.stream && this.connectedSince > 0) {
+      return this.backendUnreachableSince === undefined ? 0 : Math.max(1, Date.now() - this.backendUnreachableSince);
+    }
     return this.lastContact === 0 ? Number.POSITIVE_INFINITY : Date.now() - this.lastContact;
+  }
+
+  /** Since when the cell's topology service has said it cannot reach its backend, if it does. */
+  get backendUnreachable(): Date | undefined {
+    return this.backendUnreachableSince === undefined ? undefined : new Date(this.backendUnreachableSince);
   }
 
   ready(): Promise<void> {
@@ -82,9 +96,18 @@ export class CellTablets {
   private connect(): void {
     if (this.closed) return;
     const fromRevision = this.synced ? (this.revision + 1n).toString() : '0';
-    const stream = this.client.watchTablets({ keyspace: '', shard: '', tabletTypes: [], fromRevision }, new Metadata());
+    let stream: ClientReadableStream<WatchTabletsResponse>;
+    try {
+      stream = this.client.watchTablets({ keyspace: '', shard: '', tabletTypes: [], fromRevision }, new Metadata());
+    } catch {
+      // The client was closed under the view: nothing can reconnect it.
+      this.closed = true;
+      return;
+    }
     this.stream = stream;
     this.connectedSince = 0;
+    this.partial = [];
+    this.backendUnreachableSince = undefined;
     stream.on('data', (message: WatchTabletsResponse) => {
       this.connectedSince ||= Date.now();
       this.lastContact = Date.now();
@@ -133,8 +156,14 @@ export class CellTablets {
           this.stats.duplicateBatches++;
           return;
         }
+        // A transaction larger than one message comes in parts: applied together, at its end.
+        if (message.continued) {
+          this.partial.push(...message.changes);
+          return;
+        }
+        const changes = this.partial.length > 0 ? [...this.partial.splice(0), ...message.changes] : message.changes;
         const changed: Array<{ alias: string; entry: TabletEntry | undefined }> = [];
-        for (const change of message.changes) {
+        for (const change of changes) {
           if (change.removed) {
             this.tablets.delete(change.alias);
             changed.push({ alias: change.alias, entry: undefined });
@@ -145,11 +174,15 @@ export class CellTablets {
           }
         }
         this.revision = revision;
-        this.stats.appliedBatches++;
+        this.stats.appliedBatches += Math.max(1, message.transactions);
         if (message.resync) this.stats.resyncBatches++;
         this.onChange(this.cell, changed);
         return;
       }
+      case WatchMessageKind.WATCH_MESSAGE_KIND_STATUS:
+        this.backendUnreachableSince = message.backend?.reachable === false ? (message.backend.unreachableSince?.getTime() ?? Date.now()) : undefined;
+        if (revision > this.revision && this.synced) this.revision = revision;
+        return;
       case WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK:
         if (revision > this.revision) this.revision = revision;
         return;

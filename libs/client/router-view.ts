@@ -98,7 +98,11 @@ export class RouterView extends EventEmitter {
     return new Map(this.cells.get(cell)?.tablets ?? []);
   }
 
-  /** How stale each cell's view is: 0 while connected, else milliseconds since it last answered. */
+  /**
+   * How stale each cell's view may be, in milliseconds: 0 while live; else since the cell
+   * last answered, or since its cell-topo said it cannot reach its etcd (it keeps serving
+   * what it has, and says when it is live again).
+   */
   staleness(): Record<string, number> {
     return Object.fromEntries([...this.cells].map(([cell, tablets]) => [cell, tablets.staleForMs]));
   }

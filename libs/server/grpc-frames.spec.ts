@@ -33,6 +33,7 @@ function tracker(): CallTracker {
     log: new Logger({}, 'error'),
     onShutdown: () => undefined,
     addReadinessCheck: () => undefined,
+    onStoreReachability: () => undefined,
   };
 }
 

@@ -33,6 +33,8 @@ export interface CallTracker {
   onShutdown(cleanup: () => Promise<void>): void;
   /** Health stays NOT_SERVING while the check returns a reason (a dependency not yet known). */
   addReadinessCheck(check: () => string | undefined): void;
+  /** Told whenever the store's reachability, as the health probe sees it, changes. */
+  onStoreReachability(listener: (reachable: boolean) => void): void;
 }
 
 export function unary<Req, Res>(

@@ -47,6 +47,8 @@ export class TopoServer implements CallTracker {
   private readonly shutdownController = new AbortController();
   private readonly cleanups: Array<() => Promise<void>> = [];
   private readonly readinessChecks: Array<() => string | undefined> = [];
+  private readonly reachabilityListeners: Array<(reachable: boolean) => void> = [];
+  private storeReachable = true;
   private notReadyReason: string | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -101,6 +103,10 @@ export class TopoServer implements CallTracker {
 
   addReadinessCheck(check: () => string | undefined): void {
     this.readinessChecks.push(check);
+  }
+
+  onStoreReachability(listener: (reachable: boolean) => void): void {
+    this.reachabilityListeners.push(listener);
   }
 
   /** Runs at shutdown, before the store closes: release leases, end campaigns. */
@@ -159,6 +165,10 @@ export class TopoServer implements CallTracker {
       }
     }
     if (this.shuttingDown.aborted) return;
+    if (serving !== this.storeReachable) {
+      this.storeReachable = serving;
+      for (const listener of this.reachabilityListeners) listener(serving);
+    }
     const reason = this.readinessChecks.map((check) => check()).find((r) => r !== undefined);
     if (reason !== this.notReadyReason) {
       if (reason) this.log.info('not ready: NOT_SERVING', { reason });

@@ -49,7 +49,15 @@ export class PrefixWatch implements SubscriptionSource {
     private readonly settings: HubSettings,
     /** Told when the prefix cannot be watched at all (e.g. an invalid path). */
     private readonly onFatal: (watch: PrefixWatch) => void,
-  ) {}
+    unreachableSince?: number,
+  ) {
+    this.unreachable = unreachableSince;
+  }
+
+  setUnreachableSince(since: number | undefined): void {
+    this.unreachable = since;
+    for (const subscription of this.subscribers) subscription.onStatus();
+  }
 
   get ready(): boolean {
     return this.phase === 'live' || this.phase === 'healing';

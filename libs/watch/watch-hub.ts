@@ -18,6 +18,7 @@ export class WatchHub {
   private readonly prefixes = new Map<string, PrefixWatch>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private unreachableSince: number | undefined;
 
   constructor(
     private readonly store: Store,
@@ -55,11 +56,23 @@ export class WatchHub {
     }
     let watch = this.prefixes.get(key);
     if (watch === undefined) {
-      watch = new PrefixWatch(key, this.store, this.settings, (failed) => this.forget(failed));
+      watch = new PrefixWatch(key, this.store, this.settings, (failed) => this.forget(failed), this.unreachableSince);
       this.prefixes.set(key, watch);
       this.startTimer();
     }
     return watch.subscribe(scope, options, sink);
+  }
+
+  /**
+   * Whether the backend can be reached (the process's health probe says so). While it
+   * cannot, the backend watches keep retrying on their own and every subscriber is told,
+   * once caught up, that its view is current to its revision and may be stale since when;
+   * then told again when it is live.
+   */
+  setBackendReachable(reachable: boolean): void {
+    if (reachable === (this.unreachableSince === undefined)) return;
+    this.unreachableSince = reachable ? undefined : this.settings.now();
+    for (const watch of this.prefixes.values()) watch.setUnreachableSince(this.unreachableSince);
   }
 
   stats(): WatchHubStats {

@@ -31,6 +31,7 @@ export function cellTopoServices(
     registry: { defaultTtlSeconds: settings.defaultTabletTtlSeconds },
   });
   tracker.addReadinessCheck(() => (view.isSynced ? undefined : 'waiting for the global topology from global-topo'));
+  tracker.onStoreReachability((reachable) => hub.setBackendReachable(reachable));
   tracker.onShutdown(async () => {
     view.close();
     await hub.close();

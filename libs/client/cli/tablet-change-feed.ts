@@ -59,6 +59,9 @@ export async function followTablets(options: {
   let revision = 0n;
   let synced = false;
   let pending: Map<string, Known> | undefined;
+  // Parts of a transaction too large for one message, applied at its last part.
+  let partial: TabletChange[] = [];
+  let unreachable = false;
 
   const emit = (alias: string, state: TabletState, tablet: Tablet | undefined, at: bigint, snapshot: boolean): void =>
     onEvent({ revision: at.toString(), alias, state, tablet, snapshot });
@@ -89,20 +92,44 @@ export async function followTablets(options: {
         synced = true;
         return;
       }
-      case WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES:
+      case WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES: {
         if (at <= revision) return;
-        for (const change of message.changes) {
+        if (message.continued) {
+          partial.push(...message.changes);
+          return;
+        }
+        const changes = [...partial, ...message.changes];
+        partial = [];
+        // A message can carry several transactions (the watch fell behind): each change
+        // reports its own revision.
+        for (const change of changes) {
+          const changedAt = BigInt(change.version) > 0n ? BigInt(change.version) : at;
           if (change.removed) {
-            emit(change.alias, 'removed', known.get(change.alias)?.tablet ?? change.tablet, at, false);
+            emit(change.alias, 'removed', known.get(change.alias)?.tablet ?? change.tablet, changedAt, false);
             known.delete(change.alias);
           } else {
             const now = merged(known.get(change.alias), change);
             known.set(change.alias, now);
-            emit(change.alias, now.alive ? 'alive' : 'not-alive', now.tablet, at, false);
+            emit(change.alias, now.alive ? 'alive' : 'not-alive', now.tablet, changedAt, false);
           }
         }
         revision = at;
         return;
+      }
+      case WatchMessageKind.WATCH_MESSAGE_KIND_STATUS: {
+        const since = message.backend?.unreachableSince;
+        if (message.backend?.reachable === false && !unreachable) {
+          onNote(
+            `watch: cell-topo cannot reach its etcd${since ? ` since ${since.toISOString()}` : ''}; ` +
+              `what follows is current to revision ${at} and may be stale`,
+          );
+        } else if (message.backend?.reachable !== false && unreachable) {
+          onNote(`watch: cell-topo reaches its etcd again (revision ${at}); live`);
+        }
+        unreachable = message.backend?.reachable === false;
+        if (synced && at > revision) revision = at;
+        return;
+      }
       case WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK:
         if (at > revision) revision = at;
         return;
@@ -119,6 +146,7 @@ export async function followTablets(options: {
     });
     if (signal.aborted) return;
     pending = undefined;
+    partial = [];
     if (outcome === 'ended') {
       onNote(`watch: stream ended; resuming from revision ${revision + 1n}`);
     } else if (outcome.code === status.OUT_OF_RANGE || (synced && outcome.code === status.INVALID_ARGUMENT)) {

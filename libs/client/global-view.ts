@@ -26,6 +26,8 @@ export class GlobalView {
   private stream: ClientReadableStream<WatchRecursiveResponse> | undefined;
   private closed = false;
   private backoffMs = 0;
+  /** Parts of a message split because it was too large, until its last part. */
+  private partial: WatchRecursiveResponse[] = [];
   private readonly readyWaiters: Array<() => void> = [];
 
   constructor(private readonly options: GlobalViewOptions) {
@@ -70,6 +72,7 @@ export class GlobalView {
       new Metadata(),
     );
     this.stream = stream;
+    this.partial = [];
     stream.on('data', (message: WatchRecursiveResponse) => {
       this.backoffMs = 0;
       this.apply(message);
@@ -96,14 +99,23 @@ export class GlobalView {
   }
 
   private apply(message: WatchRecursiveResponse): void {
-    if (message.snapshot) this.paths.clear();
-    for (const change of message.changes) {
-      if (!KEYSPACE.test(change.path) && !SHARD.test(change.path)) continue;
-      if (change.type === ChangeType.CHANGE_TYPE_DELETE) this.paths.delete(change.path);
-      else this.paths.add(change.path);
+    // A snapshot, or a transaction too large for one message, comes in parts: applied at its last.
+    if (message.continued) {
+      this.partial.push(message);
+      return;
+    }
+    const parts = this.partial.length > 0 ? [...this.partial.splice(0), message] : [message];
+    const snapshot = parts[0].snapshot;
+    if (snapshot) this.paths.clear();
+    for (const part of parts) {
+      for (const change of part.changes) {
+        if (!KEYSPACE.test(change.path) && !SHARD.test(change.path)) continue;
+        if (change.type === ChangeType.CHANGE_TYPE_DELETE) this.paths.delete(change.path);
+        else this.paths.add(change.path);
+      }
     }
     this.revision = BigInt(message.revision);
-    if (message.snapshot) {
+    if (snapshot) {
       this.synced = true;
       for (const resolve of this.readyWaiters.splice(0)) resolve();
     }

@@ -6,19 +6,27 @@ import type { PushStream } from './handlers';
  * the frames `framesOf` returns (memoized by the caller wherever subscribers share them),
  * written at once; a full stream makes the hub wait for 'drain', then send what it missed
  * merged. The subscription ends the stream (OK when closed, else its error's status) and
- * ends with it.
+ * ends with it; `framesOf` may end it too (`end(error)`), after its frames.
  */
 export function relayHub(
   hub: WatchHub,
   dirs: string | readonly string[],
   options: SubscribeOptions,
   stream: PushStream,
-  framesOf: (message: SinkMessage) => readonly Buffer[],
+  framesOf: (message: SinkMessage, end: (error: unknown) => void) => readonly Buffer[],
 ): void {
+  let ending: { error: unknown } | undefined;
+  const end = (error: unknown): void => void (ending ??= { error });
   const subscription = hub.watch(dirs, options, {
     send(message) {
       let writable = true;
-      for (const frame of framesOf(message)) writable = stream.write(frame);
+      for (const frame of framesOf(message, end)) writable = stream.write(frame);
+      if (ending) {
+        stream.end(ending.error);
+        // The call is over; the subscription goes with it (it may still be starting).
+        queueMicrotask(() => subscription.close());
+        return false;
+      }
       return writable;
     },
     end(error) {

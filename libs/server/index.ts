@@ -13,6 +13,8 @@ export {
 } from './handlers';
 export { grpcFrame, grpcInternals, acceptFramed, FramedWriter } from './grpc-frames';
 export { relayHub } from './hub-stream';
+export { MAX_CHANGES_BYTES, packSnapshot, packTransactions, repeatedEntry, type EncodedTransaction, type PackedMessage } from './message-packing';
+export { serviceWatchHub } from './service-hub';
 export { Logger, errorFields, type LogLevel, type LogFields } from './logger';
 export { pathService, PATH_SERVICE_NAME } from './path-service';
 export { TopoServer, type ServiceRegistration, type TopoServerOptions } from './topo-server';

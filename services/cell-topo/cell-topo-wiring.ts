@@ -1,8 +1,8 @@
 import { GlobalView } from '../../libs/client/global-view';
-import { PATH_SERVICE_NAME, pathService, type CallTracker, type ServiceRegistration } from '../../libs/server';
+import { PATH_SERVICE_NAME, pathService, serviceWatchHub, type CallTracker, type ServiceRegistration } from '../../libs/server';
 import type { Store } from '../../libs/store';
 import { CellTopology } from '../../libs/topo';
-import { WatchHub, type WatchHubOptions } from '../../libs/watch';
+import type { WatchHub, WatchHubOptions } from '../../libs/watch';
 import { cellTopoService } from './cell-topo-service';
 
 export interface CellTopoSettings {
@@ -13,17 +13,12 @@ export interface CellTopoSettings {
   hub?: WatchHubOptions;
 }
 
-/** The process's one watch hub: a single backend watch of the cell's root serves every watch. */
-export function cellWatchHub(store: Store, options: WatchHubOptions = {}): WatchHub {
-  return new WatchHub(store, { roots: [''], ...options });
-}
-
 /** Everything a cell-topo process serves, over one store: shared by main and the tests. */
 export function cellTopoServices(
   store: Store,
   tracker: CallTracker,
   settings: CellTopoSettings,
-  hub: WatchHub = cellWatchHub(store, { ...settings.hub, log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) }),
+  hub: WatchHub = serviceWatchHub(store, tracker, settings.hub),
 ): ServiceRegistration[] {
   const view = new GlobalView({ address: settings.globalAddress, log: (msg, fields) => tracker.log.info(msg, fields) });
   const topo = new CellTopology(store, {
@@ -31,10 +26,6 @@ export function cellTopoServices(
     registry: { defaultTtlSeconds: settings.defaultTabletTtlSeconds },
   });
   tracker.addReadinessCheck(() => (view.isSynced ? undefined : 'waiting for the global topology from global-topo'));
-  tracker.onStoreReachability((reachable) => hub.setBackendReachable(reachable));
-  tracker.onShutdown(async () => {
-    view.close();
-    await hub.close();
-  });
+  tracker.onShutdown(async () => view.close());
   return [cellTopoService(topo, view, hub, tracker), { name: PATH_SERVICE_NAME, ...pathService(store, tracker, hub) }];
 }

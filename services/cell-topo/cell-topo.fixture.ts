@@ -1,10 +1,10 @@
 import { CellTopoServiceClient } from '../../libs/proto/gen/topo/cell/v1/cell';
-import { Logger, TopoServer } from '../../libs/server';
+import { Logger, TopoServer, serviceWatchHub } from '../../libs/server';
 import { ServingStatus } from '../../libs/server/health';
 import { openStore, type Store } from '../../libs/store';
 import { served, type Served } from '../../libs/testing/served';
 import type { WatchHub, WatchHubOptions } from '../../libs/watch';
-import { cellTopoServices, cellWatchHub } from './cell-topo-wiring';
+import { cellTopoServices } from './cell-topo-wiring';
 
 export interface CellTopoFixture extends Served<CellTopoServiceClient> {
   server: TopoServer;
@@ -24,7 +24,7 @@ export async function startCellTopo(options: {
 }): Promise<CellTopoFixture> {
   const backend = options.backend ?? 'etcd';
   const store = openStore({ backend, endpoints: options.endpoints, root: options.root, requestTimeoutMs: 2000 });
-  const hub = cellWatchHub(store, options.hub);
+  let hub: WatchHub | undefined;
   const server = await TopoServer.start({
     config: {
       listen: '127.0.0.1:0',
@@ -40,17 +40,19 @@ export async function startCellTopo(options: {
     store,
     log: new Logger({}, 'error'),
     healthProbeIntervalMs: 100,
-    services: (tracker) =>
-      cellTopoServices(store, tracker, {
+    services: (tracker) => {
+      hub = serviceWatchHub(store, tracker, options.hub);
+      return cellTopoServices(store, tracker, {
         cell: options.cell,
         globalAddress: options.globalAddress,
         defaultTabletTtlSeconds: options.tabletTtlSeconds,
-      }, hub),
+      }, hub);
+    },
   });
   // Ready once it knows the global topology, as a load balancer would wait for.
   for (let i = 0; server.health.status('') !== ServingStatus.SERVING; i++) {
     if (i > 500) throw new Error('cell-topo never became ready');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { server, hub, store, ...served(server, CellTopoServiceClient) };
+  return { server, hub: hub!, store, ...served(server, CellTopoServiceClient) };
 }

@@ -1,6 +1,6 @@
 import { Tablet, TabletType } from '../../libs/proto';
 import { TabletChange, WatchMessageKind, WatchTabletsResponse } from '../../libs/proto/gen/topo/cell/v1/cell';
-import { grpcFrame, invalidArgument } from '../../libs/server';
+import { grpcFrame, invalidArgument, packSnapshot, packTransactions, repeatedEntry } from '../../libs/server';
 import type { KVInfo } from '../../libs/store';
 import { LIVENESS_DIR, TABLETS_DIR, parseAliveRouting, validateKeyspaceName, validateShardName } from '../../libs/topo';
 import { encodeOnce, type BatchMessage, type HubEvent, type HubFilter, type SnapshotMessage } from '../../libs/watch';
@@ -19,12 +19,6 @@ export const TABLET_WATCH_DIRS = [TABLETS_DIR, LIVENESS_DIR] as const;
 /** A tablet's record, `tablets/<alias>/Tablet`, or its liveness, `liveness/<alias>`. */
 const TABLET_PATH = /^(?:tablets\/([^/]+)\/Tablet|liveness\/([^/]+))$/;
 const CHANGES_FIELD_TAG = 0x1a; // field 3, length-delimited
-
-/**
- * The most bytes of changes one message carries. Far below gRPC's 4 MiB default (and the
- * 1 MiB every message of this service stays under), so a router's client never refuses one.
- */
-export const MAX_MESSAGE_BYTES = 512 * 1024;
 
 /** The alias a tablet path names, and whether it is the record (else the liveness file). */
 function tabletPathParts(path: string): { alias: string; record: boolean } {
@@ -100,15 +94,7 @@ export function hubFilterFor(spec: TabletFilterSpec): HubFilter {
 }
 
 function entry(change: TabletChange): Buffer {
-  const body = TabletChange.encode(change).finish();
-  const length: number[] = [];
-  let n = body.length;
-  while (n > 0x7f) {
-    length.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  length.push(n);
-  return Buffer.concat([Buffer.from([CHANGES_FIELD_TAG, ...length]), body]);
+  return repeatedEntry(CHANGES_FIELD_TAG, TabletChange.encode(change).finish());
 }
 
 const encodeChanged = (event: HubEvent): Buffer => {
@@ -174,46 +160,12 @@ function header(fields: Partial<Omit<WatchTabletsResponse, 'revision'>> & { kind
   } as WatchTabletsResponse).finish();
 }
 
-/**
- * Frames of a CHANGES delivery: whole transactions packed into messages of at most
- * MAX_MESSAGE_BYTES of changes; a transaction larger than that is split over messages
- * flagged `continued` (all but its last). Transactions whose changes are all filtered out
- * add nothing. Resync batches arrive alone (the hub sends them so).
- */
+/** Frames of a CHANGES delivery (see packTransactions). */
 function changesFrames(batches: readonly BatchMessage[], spec: TabletFilterSpec): Buffer[] {
-  const frames: Buffer[] = [];
-  let parts: Buffer[] = [];
-  let bytes = 0;
-  let transactions = 0;
-  let revision = 0n;
-  const flush = (continued: boolean, resync: boolean): void => {
-    frames.push(
-      grpcFrame([header({ kind: WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES, revision, transactions, continued, resync }), ...parts]),
-    );
-    parts = [];
-    bytes = 0;
-    transactions = 0;
-  };
-  for (const batch of batches) {
-    const changes = changesOf(batch, spec);
-    if (changes.length === 0 && !batch.resync) continue;
-    const size = changes.reduce((total, change) => total + change.byteLength, 0);
-    if (transactions > 0 && bytes + size > MAX_MESSAGE_BYTES) flush(false, false);
-    revision = batch.revision;
-    for (const change of changes) {
-      if (bytes > 0 && bytes + change.byteLength > MAX_MESSAGE_BYTES) {
-        // Only a transaction too large for one message gets here: its parts continue.
-        transactions = 1;
-        flush(true, batch.resync === true);
-      }
-      parts.push(change);
-      bytes += change.byteLength;
-    }
-    transactions += 1;
-    if (batch.resync) flush(false, true);
-  }
-  if (transactions > 0) flush(false, false);
-  return frames;
+  return packTransactions(
+    batches.map((batch) => ({ revision: batch.revision, changes: changesOf(batch, spec), resync: batch.resync })),
+    (message) => header({ kind: WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES, ...message }),
+  );
 }
 
 const singleBatchFrames = new WeakMap<BatchMessage, Map<string, readonly Buffer[]>>();
@@ -230,30 +182,17 @@ export function batchesFrames(batches: readonly BatchMessage[], spec: TabletFilt
 const snapshotFramesMemo = new WeakMap<SnapshotMessage, readonly Buffer[]>();
 
 /**
- * A snapshot as SNAPSHOT messages of at most MAX_MESSAGE_BYTES of changes each (at least
- * one, possibly empty). The hub shares one snapshot object per revision and filter, so
- * routers that connect together share these frames too.
+ * A snapshot as SNAPSHOT messages (see packSnapshot). The hub shares one snapshot object
+ * per revision and filter, so routers that connect together share these frames too.
  */
 export function snapshotFrames(snapshot: SnapshotMessage): readonly Buffer[] {
   let frames = snapshotFramesMemo.get(snapshot);
-  if (frames) return frames;
-  const built: Buffer[] = [];
-  const head = header({ kind: WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT, revision: snapshot.revision });
-  let parts: Buffer[] = [];
-  let bytes = 0;
-  for (const kv of snapshot.entries) {
-    const change = encodeOnce(kv, encodeSnapshotEntry);
-    if (parts.length > 0 && bytes + change.byteLength > MAX_MESSAGE_BYTES) {
-      built.push(grpcFrame([head, ...parts]));
-      parts = [];
-      bytes = 0;
-    }
-    parts.push(change);
-    bytes += change.byteLength;
+  if (!frames) {
+    // The MARKER ends a snapshot: its messages need no `continued`.
+    const head = header({ kind: WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT, revision: snapshot.revision });
+    frames = Object.freeze(packSnapshot(snapshot.entries.map((kv) => encodeOnce(kv, encodeSnapshotEntry)), () => head));
+    snapshotFramesMemo.set(snapshot, frames);
   }
-  built.push(grpcFrame([head, ...parts]));
-  frames = Object.freeze(built);
-  snapshotFramesMemo.set(snapshot, frames);
   return frames;
 }
 

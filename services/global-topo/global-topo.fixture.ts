@@ -1,5 +1,5 @@
 import { GlobalTopoServiceClient } from '../../libs/proto/gen/topo/global/v1/global';
-import { Logger, PATH_SERVICE_NAME, TopoServer, pathService } from '../../libs/server';
+import { Logger, PATH_SERVICE_NAME, TopoServer, pathService, serviceWatchHub } from '../../libs/server';
 import { openStore, type Store } from '../../libs/store';
 import { served, type Served } from '../../libs/testing/served';
 import { GlobalTopology } from '../../libs/topo';
@@ -36,7 +36,7 @@ export async function startGlobalTopo(
     healthProbeIntervalMs: 200,
     services: (tracker) => [
       globalTopoService(new GlobalTopology(store), tracker),
-      { name: PATH_SERVICE_NAME, ...pathService(store, tracker) },
+      { name: PATH_SERVICE_NAME, ...pathService(store, tracker, serviceWatchHub(store, tracker)) },
     ],
   });
   return { server, store, ...served(server, GlobalTopoServiceClient) };

@@ -4,7 +4,7 @@
  *
  *   node services/global-topo/main.js --etcd-endpoints http://127.0.0.1:2379
  */
-import { PATH_SERVICE_NAME, pathService, runService } from '../../libs/server';
+import { PATH_SERVICE_NAME, pathService, runService, serviceWatchHub } from '../../libs/server';
 import { GlobalTopology } from '../../libs/topo';
 import { globalTopoService } from './global-topo-service';
 
@@ -16,7 +16,7 @@ if (require.main === module) {
     defaults: GLOBAL_TOPO_DEFAULTS,
     services: (store, tracker) => [
       globalTopoService(new GlobalTopology(store), tracker),
-      { name: PATH_SERVICE_NAME, ...pathService(store, tracker) },
+      { name: PATH_SERVICE_NAME, ...pathService(store, tracker, serviceWatchHub(store, tracker)) },
     ],
   });
 }

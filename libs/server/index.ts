@@ -20,3 +20,4 @@ export { pathService, PATH_SERVICE_NAME } from './path-service';
 export { TopoServer, type ServiceRegistration, type TopoServerOptions } from './topo-server';
 export { optionalVersion, requireRevision, wireVersion } from './versions';
 export { runService } from './run-service';
+export { parseWorkers } from './workers';

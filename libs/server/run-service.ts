@@ -3,6 +3,7 @@ import { ConfigError, parseConfig, usage, type ConfigDefaults, type ServerConfig
 import type { CallTracker } from './handlers';
 import { Logger, errorFields } from './logger';
 import { TopoServer, type ServiceRegistration } from './topo-server';
+import { isWorkerPrimary, superviseWorkers, workerId } from './workers';
 
 /**
  * The main of a service: config from flags and environment, the store, the server, and
@@ -14,12 +15,19 @@ export async function runService(options: {
   services: (store: Store, tracker: CallTracker, config: ServerConfig) => ServiceRegistration[];
   /** Checks the service's own options before anything starts; throw ConfigError to refuse. */
   validate?: (config: ServerConfig) => void;
+  /** How many processes serve the port (see workers.ts); default 1. */
+  workers?: (config: ServerConfig) => number;
   argv?: string[];
 }): Promise<TopoServer | undefined> {
   let config: ServerConfig | undefined;
+  let workers = 1;
   try {
     config = parseConfig(options.argv ?? process.argv.slice(2), process.env, options.defaults);
     if (config) options.validate?.(config);
+    if (config) workers = options.workers?.(config) ?? 1;
+    if (workers > 1 && config?.backend === 'memory') {
+      throw new ConfigError('--workers above 1 needs the etcd backend: each process would have a memory store of its own');
+    }
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${options.program}: ${err.message}\n\n${usage(options.program, options.defaults.extra)}\n`);
@@ -29,7 +37,12 @@ export async function runService(options: {
     process.stdout.write(`${usage(options.program, options.defaults.extra)}\n`);
     return undefined;
   }
-  const log = new Logger({ service: options.program }, config.logLevel);
+  const worker = workerId();
+  const log = new Logger(worker === undefined ? { service: options.program } : { service: options.program, worker }, config.logLevel);
+  if (isWorkerPrimary(workers)) {
+    superviseWorkers({ count: workers, log, graceMs: config.shutdownGraceMs });
+    return undefined;
+  }
   const store = openStore({
     backend: config.backend,
     endpoints: config.etcdEndpoints,

@@ -4,7 +4,7 @@
  *
  *   cell-topo --cell zone1 --global-topo 127.0.0.1:15999 --etcd-endpoints http://127.0.0.1:2479
  */
-import { ConfigError, runService } from '../../libs/server';
+import { ConfigError, parseWorkers, runService } from '../../libs/server';
 import { validateCellName } from '../../libs/topo';
 import { cellTopoServices } from './cell-topo-wiring';
 
@@ -15,6 +15,11 @@ export const CELL_TOPO_DEFAULTS = {
     cell: { env: 'TOPO_CELL', help: 'the cell this process serves (required)' },
     'global-topo': { env: 'TOPO_GLOBAL_ADDRESS', help: "global-topo's address, host:port (required)" },
     'tablet-ttl': { env: 'TOPO_TABLET_TTL', help: 'default tablet liveness TTL, seconds (default 10, 1 to 60)', default: '10' },
+    workers: {
+      env: 'TOPO_WORKERS',
+      help: "processes serving the port, each with its own watch hub: 1 to 64, or 'auto' for every core (default 1)",
+      default: '1',
+    },
   },
 };
 
@@ -33,7 +38,9 @@ if (require.main === module) {
       if (!global || !/^[^:]+:\d+$/.test(global)) throw new ConfigError('--global-topo (or $TOPO_GLOBAL_ADDRESS) must be host:port');
       const seconds = Number(ttl);
       if (!Number.isInteger(seconds) || seconds < 1 || seconds > 60) throw new ConfigError(`--tablet-ttl must be 1 to 60 seconds, got ${ttl}`);
+      parseWorkers(config.extra.workers);
     },
+    workers: (config) => parseWorkers(config.extra.workers),
     services: (store, tracker, config) =>
       cellTopoServices(store, tracker, {
         cell: config.extra.cell!,

@@ -10,8 +10,11 @@
 import type { Tablet, TabletAlias } from '../proto';
 import { TopoError, TopoErrorCode, type Store, type Version } from '../store';
 import { describeChar, fieldError, quote } from './private/field-error';
+import { LeasePool } from './private/lease-pool';
+import { ReplicationBatcher } from './private/replication-batcher';
 import {
   MAX_TABLET_COMMIT_ATTEMPTS,
+  cachedTabletState,
   gaveUp,
   planTabletCommit,
   readReplication,
@@ -19,6 +22,8 @@ import {
   tryCommit,
   type AliveChange,
   type AliveMarker,
+  type ReadCache,
+  type TabletState,
 } from './private/tablet-commit';
 import { revokeQuietly, tabletLabel, validateTablet } from './tablet';
 import { shardReplicationPath } from './paths';
@@ -40,6 +45,12 @@ export interface TabletRegistryOptions {
   cell?: string;
   /** Clock for the time written in Alive keys. */
   now?: () => Date;
+  /**
+   * What the process already knows of the cell (its watch hub's cache): a registration
+   * reads its tablet, liveness and replication graph there first and commits with compares
+   * on those versions, reading the store only after a refused commit.
+   */
+  cache?: ReadCache;
 }
 
 export interface RegisterOptions {
@@ -119,6 +130,9 @@ export class TabletRegistry {
   private readonly maxTtlSeconds: number;
   private readonly cell: string | undefined;
   private readonly now: () => Date;
+  private readonly cache: ReadCache | undefined;
+  private readonly leases: LeasePool;
+  private readonly batcher: ReplicationBatcher;
 
   constructor(
     private readonly store: Store,
@@ -132,6 +146,9 @@ export class TabletRegistry {
     this.defaultTtlSeconds = this.checkTtl(options.defaultTtlSeconds ?? DEFAULT_TABLET_TTL_SECONDS, 'default_ttl_seconds');
     this.cell = options.cell === undefined ? undefined : validateCellName(options.cell);
     this.now = options.now ?? (() => new Date());
+    this.cache = options.cache;
+    this.leases = new LeasePool(store);
+    this.batcher = new ReplicationBatcher(store, (path) => this.cache?.peek(path));
   }
 
   private checkTtl(ttlSeconds: number, field: string): number {
@@ -163,14 +180,18 @@ export class TabletRegistry {
 
     let lease: HeldLease | undefined;
     let registered = false;
+    const graphPath = shardReplicationPath(next.keyspace, next.shard);
     try {
       for (let round = 1; round <= MAX_TABLET_COMMIT_ATTEMPTS; round++) {
-        // The tablet's state, the replication graph it joins and, for a new registration,
-        // its lease, all at once: one round trip before the commit instead of three.
-        const speculative = lease === undefined && options.leaseId === undefined ? this.store.grantLease(ttlSeconds) : undefined;
+        // The first round reads what the cell's watch cache knows (no round trip); a round
+        // after a refused commit reads the store. A new registration takes a lease from the
+        // pool meanwhile: in the common case the commit is the only etcd request.
+        const cached = round === 1 ? cachedTabletState(this.cache, alias) : undefined;
+        const cachedGraph = cached && this.cache!.peek(graphPath);
+        const speculative = lease === undefined && options.leaseId === undefined ? this.leases.take(ttlSeconds) : undefined;
         const [state, joining, granted] = await Promise.all([
-          readTabletState(this.store, alias),
-          readReplication(this.store, next.keyspace, next.shard),
+          cached ?? readTabletState(this.store, alias),
+          cachedGraph ? cachedGraph.value : readReplication(this.store, next.keyspace, next.shard),
           speculative?.catch((err: unknown) => err as Error),
         ]);
         const holder = state.alive?.marker;
@@ -197,7 +218,7 @@ export class TabletRegistry {
           { type: 'put', tablet: next },
           alive,
           undefined,
-          new Map([[shardReplicationPath(next.keyspace, next.shard), joining]]),
+          new Map([[graphPath, joining]]),
         );
         if (request.ops.length === 0) {
           registered = true;
@@ -206,7 +227,15 @@ export class TabletRegistry {
 
         let revision: Version | undefined;
         try {
-          revision = await tryCommit(this.store, request);
+          revision = joinsGraphOnly(request, graphPath, state)
+            ? // Joining a shard's graph: folded with the other registrations joining it now.
+              await this.batcher.commit(
+                graphPath,
+                alias,
+                request.expect.filter((e) => e.path !== graphPath),
+                request.ops.filter((op) => op.path !== graphPath),
+              )
+            : await tryCommit(this.store, request);
         } catch (err) {
           // The only NoNode a commit gives: the lease ended after it was checked. Take another.
           if (!TopoError.is(err, TopoErrorCode.NoNode)) throw err;
@@ -272,6 +301,24 @@ export class TabletRegistry {
       return;
     }
     throw gaveUp(tabletLabel(alias));
+  }
+}
+
+/**
+ * Whether the commit's only replication-graph change is adding this tablet's node to the
+ * graph it joins (a new tablet, or one already in that shard): that part can be folded
+ * with other registrations joining the same graph.
+ */
+function joinsGraphOnly(request: { ops: Array<{ path: string; type: string }> }, graphPath: string, state: TabletState): boolean {
+  if (state.tablet && replicationPathOfTablet(state.tablet.value) !== graphPath) return false;
+  return request.ops.some((op) => op.path === graphPath && op.type === 'put');
+}
+
+function replicationPathOfTablet(tablet: Tablet): string | undefined {
+  try {
+    return shardReplicationPath(tablet.keyspace, tablet.shard);
+  } catch {
+    return undefined;
   }
 }
 

@@ -33,6 +33,7 @@ export class PrefixWatch implements SubscriptionSource {
   private readonly selections = new WeakMap<HistoryEntry, Map<string, BatchMessage | undefined>>();
   private flushScheduled = false;
   private unreachable: number | undefined;
+  private pinned = false;
   private readonly counters = { batches: 0, events: 0, messages: 0, merged: 0, cut: 0 };
   readonly history = new History(0n);
   private known = 0n;
@@ -85,6 +86,22 @@ export class PrefixWatch implements SubscriptionSource {
       this.fatal(err);
     });
     return subscription;
+  }
+
+  /** Keeps the backend watch open without subscribers (never idle-closed): a warm cache for peek. */
+  pin(): void {
+    this.pinned = true;
+    this.idleSince = undefined;
+    this.running ??= this.run().catch((err: unknown) => {
+      this.settings.log('watch hub: prefix watch failed', { prefix: this.prefix, error: String(err) });
+      this.fatal(err);
+    });
+  }
+
+  /** The cached file while the watch is live: `{ value }` (undefined value: no such file); else undefined. */
+  peek(path: string): { value?: KVInfo } | undefined {
+    if (this.phase !== 'live') return undefined;
+    return { value: this.cache.get(path) };
   }
 
   detach(subscription: HubSubscription): void {
@@ -155,7 +172,7 @@ export class PrefixWatch implements SubscriptionSource {
 
   /** How long the prefix has had no subscriber (-1 while it has some). */
   idleFor(now: number): number {
-    return this.idleSince === undefined ? -1 : now - this.idleSince;
+    return this.idleSince === undefined || this.pinned ? -1 : now - this.idleSince;
   }
 
   /** Ends the backend watch; remaining subscribers fail with `reason`. */

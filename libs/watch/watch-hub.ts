@@ -1,4 +1,4 @@
-import { interrupted, invalidArgument, type Store } from '../store';
+import { interrupted, invalidArgument, type KVInfo, type Store } from '../store';
 import { resolveOptions, type HubSettings, type WatchHubOptions } from './hub-options';
 import type { WatchHubStats } from './hub-stats';
 import type { HubSink, PushSubscription, SubscribeOptions, Subscription } from './messages';
@@ -54,13 +54,38 @@ export class WatchHub {
     if (key === undefined) {
       return HubSubscription.failed(scope, sink, invalidArgument(`${scope.label}: directories of one subscription must share a watched root`));
     }
+    return this.watchFor(key).subscribe(scope, options, sink);
+  }
+
+  private watchFor(key: string): PrefixWatch {
     let watch = this.prefixes.get(key);
     if (watch === undefined) {
       watch = new PrefixWatch(key, this.store, this.settings, (failed) => this.forget(failed), this.unreachableSince);
       this.prefixes.set(key, watch);
       this.startTimer();
     }
-    return watch.subscribe(scope, options, sink);
+    return watch;
+  }
+
+  /**
+   * Keeps the backend watch serving `prefix` open for the hub's life, subscribers or not,
+   * so `peek` can answer from its cache.
+   */
+  keepOpen(prefix = ''): void {
+    const key = this.watchKeyFor([normalizeDir(prefix)]);
+    if (key === undefined || this.closed) return;
+    this.watchFor(key).pin();
+  }
+
+  /**
+   * What the hub's cache holds for `path` while a live backend watch covers it: `{ value }`,
+   * value undefined when there is no such file. Undefined when the hub cannot say (no
+   * watch, or one still opening or healing). It may lag the backend by a moment.
+   */
+  peek(path: string): { value?: KVInfo } | undefined {
+    const slash = path.lastIndexOf('/');
+    const key = this.watchKeyFor([slash === -1 ? '' : path.slice(0, slash)]);
+    return key === undefined ? undefined : this.prefixes.get(key)?.peek(path);
   }
 
   /**

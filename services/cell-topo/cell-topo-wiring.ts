@@ -21,9 +21,12 @@ export function cellTopoServices(
   hub: WatchHub = serviceWatchHub(store, tracker, settings.hub),
 ): ServiceRegistration[] {
   const view = new GlobalView({ address: settings.globalAddress, log: (msg, fields) => tracker.log.info(msg, fields) });
+  // The hub follows the whole cell from the start: routers' first watches find it warm, and
+  // registrations read their tablet and replication graph from its cache (one etcd request).
+  hub.keepOpen('');
   const topo = new CellTopology(store, {
     cell: settings.cell,
-    registry: { defaultTtlSeconds: settings.defaultTabletTtlSeconds },
+    registry: { defaultTtlSeconds: settings.defaultTabletTtlSeconds, cache: hub },
   });
   tracker.addReadinessCheck(() => (view.isSynced ? undefined : 'waiting for the global topology from global-topo'));
   tracker.onShutdown(async () => view.close());

@@ -114,6 +114,27 @@ export async function readTabletState(store: Store, alias: TabletAlias): Promise
   };
 }
 
+/**
+ * What a process already knows of the store without asking it (a watch hub's cache of the
+ * cell): `{ value }` for a file it follows (value undefined: no such file), undefined when
+ * it cannot say. It may lag the store by a moment; the commit's compares catch that.
+ */
+export interface ReadCache {
+  peek(path: string): { value?: VersionedValue } | undefined;
+}
+
+/** The tablet's state as the cache has it, or undefined when the cache cannot say. */
+export function cachedTabletState(cache: ReadCache | undefined, alias: TabletAlias): TabletState | undefined {
+  const tablet = cache?.peek(tabletPath(alias));
+  const alive = tablet && cache!.peek(tabletAlivePath(alias));
+  if (!tablet || !alive) return undefined;
+  return {
+    alias,
+    tablet: tablet.value && { value: Tablet.decode(tablet.value.contents), contents: tablet.value.contents, version: tablet.value.version },
+    alive: alive.value && { marker: parseAliveMarker(alive.value.contents), version: alive.value.version },
+  };
+}
+
 export type TabletChange =
   /** Leave the record, and so its replication-graph node, as they are. */
   | { type: 'keep' }

@@ -206,7 +206,7 @@ async function main(): Promise<void> {
     console.log(`  bin/topoctl${g} shards create commerce/-80`);
     console.log(`  bin/topoctl${g} tablets register ${firstCell}-100 --hostname localhost --keyspace commerce --shard -80 --type REPLICA   # until Ctrl-C`);
     console.log(`  bin/topoctl${g} watch --cell ${firstCell}`);
-    console.log(`  bin/topoctl${g} watch --global`);
+    console.log(`  bin/topoctl${g} watch --path /`);
     console.log(`  ${grpcurl} -plaintext ${globalAddress} list`);
     console.log(`  ${grpcurl} -plaintext -d '{"name":"commerce"}' ${globalAddress} topo.global.v1.GlobalTopoService/GetKeyspace`);
     console.log(`  ${grpcurl} -plaintext -d '{"keyspace":"commerce","name":"80-"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateShard`);

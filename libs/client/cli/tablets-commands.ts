@@ -106,8 +106,13 @@ const registerCommand: Command = {
     const shown = formatAlias(alias);
     const agent = new TabletAgent({ address: await cellOf(ctx, alias), tablet, ttlSeconds: ttlMs / 1000, takeover: ctx.flag('takeover') });
     let lastError = '';
+    let registered = false;
     const report = (event: TabletAgentEvent): void => {
-      if (event.type === 'disconnected') lastError = event.error;
+      if (event.type === 'disconnected') {
+        lastError = event.error;
+        // Before the first registration a refusal ends the command with its error instead.
+        if (!registered) return;
+      } else registered = true;
       if (ctx.out.json) return ctx.out.printJson({ alias: shown, ...event }, true);
       switch (event.type) {
         case 'registered':

@@ -27,6 +27,8 @@ const { values } = parseArgs({
     'global-port': { type: 'string', default: process.env.GLOBAL_ETCD_PORT ?? '2379' },
     'global-topo-port': { type: 'string', default: process.env.GLOBAL_TOPO_PORT ?? '15999' },
     backend: { type: 'string', default: process.env.BACKEND ?? 'etcd' },
+    /** per-cell: an etcd for the global topology and one per cell; shared: one etcd for all. */
+    'etcd-layout': { type: 'string', default: process.env.ETCD_LAYOUT ?? 'per-cell' },
     'exit-after-start': { type: 'boolean', default: false },
     /** Restart backoff, first step; tests shorten it. */
     'restart-backoff-ms': { type: 'string', default: '1000' },
@@ -91,6 +93,11 @@ async function main(): Promise<void> {
   const backend = values.backend!;
   if (backend !== 'etcd' && backend !== 'memory') throw new Error(`BACKEND must be etcd or memory, got ${backend}`);
   const memory = backend === 'memory';
+  const layout = values['etcd-layout']!;
+  if (layout !== 'per-cell' && layout !== 'shared') throw new Error(`ETCD_LAYOUT must be per-cell or shared, got ${layout}`);
+  // Shared: every cell keeps its topology under its own root in the global etcd, as
+  // Vitess's local example does; a third of the disk, but a cell's etcd cannot fail alone.
+  const etcdCells = layout === 'shared' ? [] : cells;
   const cellEtcdPort = (index: number): number => globalPort + 100 * (index + 1);
   const cellTopoPort = (index: number): number => globalTopoPort + index + 1;
 
@@ -100,7 +107,7 @@ async function main(): Promise<void> {
   cells.forEach((cell, index) => ports.push({ port: cellTopoPort(index), what: `cell-topo ${cell}`, knob: 'GLOBAL_TOPO_PORT (cells use the next ports)' }));
   if (!memory) {
     const etcdDirs: Array<[string, string, number]> = [['global', join(dataDir, 'etcd-global'), globalPort]];
-    cells.forEach((cell, index) => etcdDirs.push([cell, join(dataDir, `etcd-${cell}`), cellEtcdPort(index)]));
+    etcdCells.forEach((cell, index) => etcdDirs.push([cell, join(dataDir, `etcd-${cell}`), cellEtcdPort(index)]));
     for (const [name, dir, port] of etcdDirs) {
       ports.push({ port, what: `${name} etcd client`, knob: 'GLOBAL_ETCD_PORT (cells use +100, +200, ...)' });
       // A kept cluster comes back on the peer port it was created with.
@@ -146,14 +153,19 @@ async function main(): Promise<void> {
       const id = await verifyEtcdMember(member);
       supervisor.etcd(`${name} etcd`, member, verifyEtcdMember);
       storeArgs.set(name, ['--etcd-endpoints', etcd.endpoints.join(',')]);
-      etcdLines.push(`${`${name} etcd:`.padEnd(22)}${etcd.endpoints.join(',')}  member ${id}  root /topo/${name}  (logs ${shown(member.logFile)})`);
+      const roots = name === 'global' && layout === 'shared' ? ['global', ...cells] : [name];
+      etcdLines.push(`${`${name} etcd:`.padEnd(22)}${etcd.endpoints.join(',')}  member ${id}  root ${roots.map((r) => `/topo/${r}`).join(', ')}  (logs ${shown(member.logFile)})`);
     };
     if (memory) {
       log('backend memory: no etcd; each service keeps its topology in its own memory, gone when it stops');
       for (const name of ['global', ...cells]) storeArgs.set(name, ['--backend', 'memory']);
     } else {
       await startEtcd('global', globalPort);
-      for (const [index, cell] of cells.entries()) await startEtcd(cell, cellEtcdPort(index));
+      for (const [index, cell] of etcdCells.entries()) await startEtcd(cell, cellEtcdPort(index));
+      if (layout === 'shared') {
+        log(`etcd layout shared: the cells keep their topology in the global etcd, each under /topo/<cell>`);
+        for (const cell of cells) storeArgs.set(cell, storeArgs.get('global')!);
+      }
     }
 
     const globalAddress = `127.0.0.1:${globalTopoPort}`;

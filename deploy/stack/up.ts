@@ -216,12 +216,13 @@ async function main(): Promise<void> {
     console.log(`  bin/topoctl${g} health`);
     console.log(`  bin/topoctl${g} keyspaces create commerce`);
     console.log(`  bin/topoctl${g} shards create commerce/-80`);
-    console.log(`  bin/topoctl${g} tablets register ${firstCell}-100 --hostname localhost --keyspace commerce --shard -80 --type REPLICA   # until Ctrl-C`);
-    console.log(`  bin/topoctl${g} watch --cell ${firstCell}`);
-    console.log(`  bin/topoctl${g} watch --path /`);
     console.log(`  ${grpcurl} -plaintext ${globalAddress} list`);
     console.log(`  ${grpcurl} -plaintext -d '{"name":"commerce"}' ${globalAddress} topo.global.v1.GlobalTopoService/GetKeyspace`);
     console.log(`  ${grpcurl} -plaintext -d '{"keyspace":"commerce","name":"80-"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateShard`);
+    console.log('Live, each until Ctrl-C (one terminal each):');
+    console.log(`  bin/topoctl${g} tablets register ${firstCell}-100 --keyspace commerce --shard -80 --type REPLICA`);
+    console.log(`  bin/topoctl${g} watch --cell ${firstCell}`);
+    console.log(`  bin/topoctl${g} watch --path /`);
     console.log(`  ${grpcurl} -plaintext -d '{"path":""}' ${globalAddress} topo.path.v1.PathService/WatchRecursive`);
     console.log(`  ${grpcurl} -plaintext -d '{}' ${firstAddress} topo.cell.v1.CellTopoService/WatchTablets`);
     if (grpcurl === 'grpcurl') console.log('  (grpcurl: `make tools` installs the pinned one into .tools/bin)');

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -98,5 +98,21 @@ describe('make targets', () => {
     expect(dryRun('build')).not.toContain('npm ci');
     utimesSync(join(dir, 'package-lock.json'), new Date(), new Date());
     expect(dryRun('proto')).toContain('npm ci');
+  });
+
+  it('make reset removes the data dir only, and not under a running stack', () => {
+    const data = join(dir, 'data');
+    write(join(data, 'etcd-global', 'etcd-0', 'member', 'wal', '0.wal'), 'x');
+    write(join(data, 'up.pid'), `${process.pid}\n`); // a live process: the stack is running
+    const refused = spawnSync('make', ['-s', '-C', repo, 'reset', `DATA_DIR=${data}`], { encoding: 'utf8' });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain(`a stack is running from ${data} (pid ${process.pid}): stop it (Ctrl-C) first`);
+    expect(existsSync(join(data, 'etcd-global'))).toBe(true);
+
+    write(join(data, 'up.pid'), '2147483646\n'); // no such process: a stack that died
+    const reset = spawnSync('make', ['-s', '-C', repo, 'reset', `DATA_DIR=${data}`], { encoding: 'utf8' });
+    expect({ code: reset.status, stderr: reset.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(existsSync(data)).toBe(false);
+    expect(existsSync(join(repo, 'Makefile'))).toBe(true);
   });
 });

@@ -99,6 +99,7 @@ describe.each(['memory', 'etcd'])('the local stack with the %s backend', (backen
       expect(output).toMatch(/\[router zone1\] zone1-0000001000 +PRIMARY +commerce\/-80 +alive/);
       // One primary per shard, in the first cell only; a first registration reads alive at once.
       expect(output).not.toMatch(/\[router zone2\] \S+ +PRIMARY/);
+      expect(output).toMatch(/\[router zone2\] .* (not alive|removed)/);
       expect(demo.lines.find((l) => l.includes('[router zone1] zone1-0000001000'))).toMatch(/ alive /);
       expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
 

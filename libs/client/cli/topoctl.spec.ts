@@ -367,11 +367,11 @@ describe('topoctl', () => {
 
   it('registers a tablet and keeps it alive until stopped, then unregisters it', async () => {
     const stop = new AbortController();
-    const registered = start(['tablets', 'register', 'zone1-700', '--keyspace', 'ks', '--shard', '-80', '--type', 'REPLICA', '--ttl', '2s'], stop.signal);
+    const registered = start(['tablets', 'register', 'zone1-700', '--keyspace', 'ks', '--shard', '-80', '--type', 'REPLICA', '--ttl', '1s'], stop.signal);
     try {
       await until('the registration', () => registered.stdout().includes('registered zone1-0000000700'), 10_000);
       // Alive past its TTL: the heartbeats keep the lease.
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(JSON.parse(await ok('tablets', 'get', 'zone1-700', '--json'))).toMatchObject({ alive: true, tablet: { type: 'REPLICA' } });
     } finally {
       stop.abort();

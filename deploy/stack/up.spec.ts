@@ -100,6 +100,7 @@ describe.each(['memory', 'etcd'])('the local stack with the %s backend', (backen
       // One primary per shard, in the first cell only; a first registration reads alive at once.
       expect(output).not.toMatch(/\[router zone2\] \S+ +PRIMARY/);
       expect(output).toMatch(/\[router zone2\] .* (not alive|removed)/);
+      expect(output).toMatch(/\[demo\] (stopping|starting) tablet zone[12]-000000100[01]( again)?$/m);
       expect(demo.lines.find((l) => l.includes('[router zone1] zone1-0000001000'))).toMatch(/ alive /);
       expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
 

@@ -76,12 +76,17 @@ function claimDataDir(dataDir: string): string {
   return pidFile;
 }
 
+/** Whether `pid` is a running stack: alive, and (where /proc tells) running up.ts, not a reused pid. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('up.ts');
+  } catch {
+    return true;
   }
 }
 

@@ -32,7 +32,9 @@ export async function followPath(options: {
 }): Promise<void> {
   const { client, path, signal, onEvent, onNote } = options;
   const backoff = new Backoff(200, 5000);
+  /** The last revision applied whole: a snapshot or transaction in parts counts once its last part is in. */
   let revision: bigint | undefined;
+  let unreachable = false;
   while (!signal.aborted) {
     const from = revision === undefined ? 0n : revision + 1n;
     const err = await new Promise<ServiceError | undefined>((resolve) => {
@@ -41,7 +43,18 @@ export async function followPath(options: {
       signal.addEventListener('abort', abort, { once: true });
       stream.on('data', (message: WatchRecursiveResponse) => {
         backoff.reset();
-        revision = BigInt(message.revision);
+        if (message.backend !== undefined) {
+          const since = message.backend.unreachableSince;
+          if (!message.backend.reachable && !unreachable) {
+            onNote(`the server cannot reach its backend${since ? ` since ${since.toISOString()}` : ''}; what follows is current to revision ${message.revision} and may be stale`);
+          } else if (message.backend.reachable && unreachable) {
+            onNote(`the server reaches its backend again (revision ${message.revision}); live`);
+          }
+          unreachable = !message.backend.reachable;
+          return;
+        }
+        // A part of a snapshot or of a large transaction is not a point to resume from.
+        if (!message.continued) revision = BigInt(message.revision);
         for (const change of message.changes) {
           onEvent({
             revision: message.revision,

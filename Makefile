@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps tools runtime proto lint typecheck build test bench bench-quick up demo clean
+.PHONY: all deps etcd-server tools runtime proto lint typecheck build test bench bench-quick up demo reset clean
 
 all: test
 
@@ -14,15 +14,20 @@ NODE_MAJOR := 24
 NODE_MODULES := node_modules/.package-lock.json
 
 # grpcurl, pinned and project-local: the reflection tests drive the real binary, as an
-# operator would. `go version -m` reads the module version baked into the binary.
-GO ?= go
+# operator would (the stack itself never needs it, nor Go). `go version -m` reads the
+# module version baked into the binary. Go is found off PATH too (deploy/tools/find-go.sh).
+ifeq ($(origin GO),undefined)
+GO := $(shell deploy/tools/find-go.sh 2>/dev/null)
+endif
 GRPCURL_VERSION := v1.9.4
 TOOLS_BIN := $(CURDIR)/.tools/bin
 GRPCURL := $(TOOLS_BIN)/grpcurl
 
 # System packages the tests and the local stack need. Installs Debian's etcd-server when
 # `etcd` is missing and this user can install packages; otherwise says what to install.
-deps: tools
+deps: etcd-server tools
+
+etcd-server:
 	@if command -v etcd >/dev/null 2>&1 || [ -n "$$ETCD_BIN" ]; then \
 	  echo "etcd: $$(command -v etcd || echo $$ETCD_BIN)"; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -37,15 +42,16 @@ deps: tools
 	fi
 
 tools:
-	@if [ -x "$(GRPCURL)" ] && ! command -v $(GO) >/dev/null 2>&1; then \
-	  echo "grpcurl: $(GRPCURL)"; \
-	elif [ -x "$(GRPCURL)" ] && $(GO) version -m "$(GRPCURL)" | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/fullstorydev/grpcurl[[:space:]]+$(GRPCURL_VERSION)[[:space:]]"; then \
+	@if [ -n "$(GO)" ] && [ -x "$(GRPCURL)" ] && "$(GO)" version -m "$(GRPCURL)" | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/fullstorydev/grpcurl[[:space:]]+$(GRPCURL_VERSION)[[:space:]]"; then \
 	  echo "grpcurl: $(GRPCURL) $(GRPCURL_VERSION)"; \
-	elif command -v $(GO) >/dev/null 2>&1; then \
-	  echo "installing grpcurl $(GRPCURL_VERSION) into $(TOOLS_BIN)"; \
-	  GOBIN="$(TOOLS_BIN)" $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION); \
+	elif [ -n "$(GO)" ] && "$(GO)" version >/dev/null 2>&1; then \
+	  echo "installing grpcurl $(GRPCURL_VERSION) into $(TOOLS_BIN) with $(GO)"; \
+	  GOBIN="$(TOOLS_BIN)" "$(GO)" install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION); \
+	elif [ -x "$(GRPCURL)" ]; then \
+	  echo "grpcurl: $(GRPCURL) (no Go to check its version)"; \
 	else \
-	  echo "grpcurl is missing and Go is not installed: install Go 1.25 or newer (grpcurl $(GRPCURL_VERSION) needs it), then run make tools" >&2; \
+	  GO="$(GO)" deploy/tools/find-go.sh >/dev/null; \
+	  echo "grpcurl $(GRPCURL_VERSION) is missing and no Go toolchain was found (the tests need grpcurl; the stack does not): install Go 1.25 or newer, or set GO=/path/to/go, then run make tools" >&2; \
 	  exit 1; \
 	fi
 
@@ -57,7 +63,10 @@ runtime: $(NODE_MODULES)
 	@v=$$(node -p 'process.versions.node'); case "$$v" in $(NODE_MAJOR).*) ;; *) \
 	  echo "node $$v is on PATH; this project runs on Node $(NODE_MAJOR) (the node-linux-* package for this platform did not install: install Node $(NODE_MAJOR) LTS)" >&2; exit 1;; esac
 
-proto: runtime
+# Generated code is rebuilt only when a proto or the buf config changed.
+PROTO_STAMP := libs/proto/gen/descriptor-set.binpb
+proto: $(PROTO_STAMP)
+$(PROTO_STAMP): $(shell find proto -name '*.proto') buf.yaml buf.gen.yaml $(NODE_MODULES) | runtime
 	npm run --silent proto
 
 lint: proto
@@ -67,9 +76,13 @@ lint: proto
 typecheck: proto
 	$(NPX) tsc --noEmit -p tsconfig.json
 
-# The SDK as published: compiled JavaScript and type declarations under dist/.
-build: proto
-	$(NPX) tsc -p tsconfig.build.json
+# The SDK as published: compiled JavaScript and type declarations under dist/, rebuilt
+# only when a source changed (bin/topoctl makes the same check before it runs).
+BUILD_STAMP := dist/libs/client/cli/main.js
+build: $(BUILD_STAMP)
+$(BUILD_STAMP): $(PROTO_STAMP) $(shell find libs -name '*.ts' -not -name '*.spec.ts') tsconfig.json tsconfig.build.json package.json
+	$(NPX) tsc -p tsconfig.build.json || { rm -f $@; exit 1; }
+	@touch $@
 
 test: deps proto typecheck build
 	$(NPX) jest --runInBand
@@ -87,12 +100,23 @@ bench-quick: deps proto
 	node -r ts-node/register/transpile-only bench/store-bench.ts --ops 300
 	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams 100,1000 --duration 4 --registrations 300
 
-up: deps proto
+# Needs etcd (not with BACKEND=memory), never Go or grpcurl; builds topoctl so it starts fast.
+up: $(if $(filter memory,$(BACKEND)),,etcd-server) build
 	node -r ts-node/register/transpile-only deploy/stack/up.ts
 
 # Simulated tablets in every cell and a router printing its live view; needs `make up`.
 demo: proto
 	node -r ts-node/register/transpile-only deploy/stack/demo.ts
+
+# Empties the stack's data (the etcd data dirs and logs) and nothing else; refused while a
+# stack runs from it. `make clean` also removes the build and the generated code.
+DATA_DIR ?= .data
+reset:
+	@pid=$$(cat "$(DATA_DIR)/up.pid" 2>/dev/null); \
+	if [ -n "$$pid" ] && kill -0 "$$pid" 2>/dev/null; then \
+	  echo "a stack is running from $(DATA_DIR) (pid $$pid): stop it (Ctrl-C) first" >&2; exit 1; \
+	fi
+	rm -rf "$(DATA_DIR)"
 
 clean:
 	rm -rf dist libs/proto/gen .data

@@ -9,7 +9,7 @@ import { credentials } from '@grpc/grpc-js';
 import { RouterView, TabletAgent, type TabletViewChange } from '../../libs/client';
 import { unaryCall } from '../../libs/client/unary-call';
 import { Tablet, TabletType, tabletTypeToJSON } from '../../libs/proto';
-import { GlobalTopoServiceClient } from '../../libs/proto/gen/topo/global/v1/global';
+import { GlobalTopoServiceClient, UpdateShardFieldsRequest } from '../../libs/proto/gen/topo/global/v1/global';
 
 const { values } = parseArgs({
   options: {
@@ -21,7 +21,18 @@ const { values } = parseArgs({
 });
 
 const SHARDS = ['-80', '80-'];
-const TYPES = [TabletType.PRIMARY, TabletType.REPLICA, TabletType.REPLICA, TabletType.RDONLY];
+const UID_BASE = 1000;
+
+/**
+ * One primary per shard, in the first cell, as in a real deployment; every other tablet is
+ * a replica, with every third an rdonly.
+ */
+function typeOf(cellIndex: number, i: number): TabletType {
+  if (cellIndex === 0 && i < SHARDS.length) return TabletType.PRIMARY;
+  return i % 3 === 2 ? TabletType.RDONLY : TabletType.REPLICA;
+}
+
+const aliasOf = (cell: string, i: number): string => `${cell}-${String(UID_BASE + i).padStart(10, '0')}`;
 
 async function ensure(what: Promise<unknown>): Promise<void> {
   await what.catch((err: { code?: number }) => {
@@ -40,8 +51,22 @@ async function main(): Promise<void> {
   await ensure(unaryCall(global.createKeyspace.bind(global), { name: 'commerce', keyspace: undefined }));
   for (const shard of SHARDS) await ensure(unaryCall(global.createShard.bind(global), { keyspace: 'commerce', name: shard }));
   const cells = (await unaryCall(global.listCellInfos.bind(global), {})).names;
+  if (cells.length === 0) throw new Error(`no cell is registered in the global topology at ${values.global}: start the stack with \`make up\``);
   const addresses = new Map<string, string>();
   for (const cell of cells) addresses.set(cell, (await unaryCall(global.getCellInfo.bind(global), { name: cell })).cellInfo!.serverAddress);
+  // The shard records name the primaries the demo runs, as a reparent would have left them.
+  const now = Date.now();
+  for (const [i, shard] of SHARDS.entries()) {
+    await unaryCall(
+      global.updateShardFields.bind(global),
+      UpdateShardFieldsRequest.fromPartial({
+        keyspace: 'commerce',
+        name: shard,
+        primaryAlias: { cell: cells[0], uid: UID_BASE + i },
+        primaryTermStartTime: { seconds: String(Math.floor(now / 1000)), nanoseconds: (now % 1000) * 1_000_000 },
+      }),
+    );
+  }
   global.close();
 
   const router = new RouterView({ globalAddress: values.global! });
@@ -50,23 +75,32 @@ async function main(): Promise<void> {
     cells
       .map((cell) => `${cell}: ${SHARDS.map((s) => `${s}=${router.healthyTablets('commerce', s, TabletType.REPLICA, cell).length}`).join(' ')}`)
       .join('  |  ');
-  router.on('change', (change: TabletViewChange) => console.log(`[router ${change.cell}] ${line(change)}   (healthy replicas ${summary()})`));
+  // A registration writes the tablet record before its liveness: the record alone, seen
+  // first, is not worth a "not alive" line for a tablet the demo is starting.
+  const starting = new Set<string>();
+  router.on('change', (change: TabletViewChange) => {
+    if (starting.has(change.alias) && change.entry !== undefined && !change.entry.alive) return;
+    if (change.entry?.alive) starting.delete(change.alias);
+    console.log(`[router ${change.cell}] ${line(change)}   (healthy replicas ${summary()})`);
+  });
 
   const perCell = Number(values['tablets-per-cell']);
   const agents: TabletAgent[] = [];
-  const make = (cell: string, i: number): TabletAgent =>
-    new TabletAgent({
+  const make = (cell: string, i: number): TabletAgent => {
+    starting.add(aliasOf(cell, i));
+    return new TabletAgent({
       address: addresses.get(cell)!,
       ttlSeconds: 3,
       tablet: Tablet.fromPartial({
-        alias: { cell, uid: 1000 + i },
-        hostname: `${cell}-tablet-${i}`,
+        alias: { cell, uid: UID_BASE + i },
+        hostname: `${cell}-tablet-${UID_BASE + i}`,
         keyspace: 'commerce',
         shard: SHARDS[i % SHARDS.length],
-        type: TYPES[i % TYPES.length],
+        type: typeOf(cells.indexOf(cell), i),
         portMap: { grpc: 15000 + i },
       }),
     });
+  };
   for (const cell of cells) for (let i = 0; i < perCell; i++) agents.push(make(cell, i));
   await Promise.all(agents.map((agent) => agent.start()));
   console.log(`[demo] ${agents.length} tablets registered in ${cells.join(', ')}; Ctrl-C stops`);
@@ -75,16 +109,17 @@ async function main(): Promise<void> {
   const churn = setInterval(() => {
     const index = Math.floor(Math.random() * agents.length);
     const agent = agents[index];
+    const cell = cells[Math.floor(index / perCell)];
+    const alias = aliasOf(cell, index % perCell);
     if (running.has(agent)) {
       running.delete(agent);
-      console.log(`[demo] stopping ${agent.session.split(':')[0]} tablet ${index}`);
+      console.log(`[demo] stopping tablet ${alias}`);
       void agent.stop();
     } else {
-      const cell = cells[Math.floor(index / perCell)];
       const fresh = make(cell, index % perCell);
       agents[index] = fresh;
       running.add(fresh);
-      console.log(`[demo] starting tablet ${index} again`);
+      console.log(`[demo] starting tablet ${alias} again`);
       void fresh.start().catch(() => undefined);
     }
   }, Number(values['churn-ms']));
@@ -104,6 +139,11 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const e = err as { code?: number; details?: string; message?: string };
-  console.error(`[demo] failed: ${e.details ?? e.message ?? String(err)}`);
+  // UNAVAILABLE: nothing answers at the address.
+  if (e.code === 14) {
+    console.error(`[demo] failed: no global-topo answers at ${values.global} (UNAVAILABLE): start the stack with \`make up\` in another terminal, or pass --global host:port`);
+  } else {
+    console.error(`[demo] failed: ${e.details ?? e.message ?? String(err)}`);
+  }
   process.exit(1);
 });

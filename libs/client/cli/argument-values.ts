@@ -25,6 +25,8 @@ export function durationMessage(ms: number): { seconds: string; nanos: number } 
 }
 
 const ALIAS = /^([-_.a-zA-Z0-9]+)-([0-9]+)$/;
+/** A tablet uid is a uint32, as in Vitess's topodata.TabletAlias. */
+export const MAX_UID = 4_294_967_295;
 
 /** `zone1-100` or `zone1-0000000100`. */
 export function parseAlias(text: string): TabletAlias {
@@ -33,7 +35,16 @@ export function parseAlias(text: string): TabletAlias {
   if (!match || !Number.isSafeInteger(uid)) {
     throw new UsageError(`${JSON.stringify(text)} is not a tablet alias: expected <cell>-<uid> such as zone1-100`);
   }
+  if (uid > MAX_UID) throw new UsageError(`${JSON.stringify(text)}: the uid ${match[2]} is larger than ${MAX_UID} (a uint32)`);
   return { cell: match[1], uid };
+}
+
+/** A duration in whole seconds within [minS, maxS], checked before any call is made. */
+export function parseWholeSeconds(text: string, flag: string, minS: number, maxS: number): number {
+  const ms = parseDuration(text, flag);
+  const range = `whole seconds from ${minS}s to ${maxS >= 3600 && maxS % 3600 === 0 ? `${maxS / 3600}h` : `${maxS}s`}`;
+  if (ms % 1000 !== 0 || ms < minS * 1000 || ms > maxS * 1000) throw new UsageError(`--${flag} ${text}: must be ${range}`);
+  return ms;
 }
 
 /** The form used in paths and by Vitess tools: the uid padded to 10 digits. */

@@ -5,6 +5,7 @@ import { commandHelp, groupHelp, topHelp } from './help-text';
 
 export type Invocation =
   | { kind: 'help'; text: string }
+  | { kind: 'version' }
   | { kind: 'run'; command: Command; args: string[]; values: Record<string, OptionValue>; help: string };
 
 /**
@@ -23,6 +24,7 @@ export function parseCommandLine(argv: string[], entries: CommandEntry[]): Invoc
     i += consumed;
   }
   const wantsHelp = leading.some((token) => token === '--help' || token === '-h');
+  if (leading.includes('--version')) return { kind: 'version' };
   if (i >= argv.length || argv[i] === '--') {
     if (wantsHelp) return { kind: 'help', text: top };
     throw new UsageError('missing command', top);
@@ -67,6 +69,7 @@ export function parseCommandLine(argv: string[], entries: CommandEntry[]): Invoc
     throw new UsageError(err instanceof Error ? err.message : String(err), help);
   }
   if (parsed.values.help === true) return { kind: 'help', text: help };
+  if (parsed.values.version === true) return { kind: 'version' };
   const args = command.args ?? [];
   const missing = args.find((arg, index) => !arg.optional && parsed.positionals[index] === undefined);
   if (missing) throw new UsageError(`missing ${missing.name}`, help);

@@ -16,6 +16,7 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   timeout: { type: 'string', value: 'DURATION', description: `deadline of each call (default ${DEFAULT_TIMEOUT})` },
   json: { type: 'boolean', description: 'print machine-readable JSON' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
+  version: { type: 'boolean', description: 'print the version of topoctl and exit' },
 };
 
 export interface Settings {

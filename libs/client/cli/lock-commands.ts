@@ -1,10 +1,15 @@
 import { hostname, userInfo } from 'node:os';
+import { status } from '@grpc/grpc-js';
 import { LockKind, type LockInfo, type LockTarget } from '../../proto/gen/topo/global/v1/global';
-import { durationMessage, parseDuration } from './argument-values';
-import { UsageError, type Command } from './command';
+import { durationMessage, parseDuration, parseWholeSeconds } from './argument-values';
+import { UsageError, type Command, type CommandContext } from './command';
+import { CallFailure, isServiceError } from './grpc-errors';
 import { formatDate, yesNo } from './record-format';
 
 const DEFAULT_TTL = '60s';
+/** What AcquireLock accepts, checked here too so a typo fails before any call. */
+const MIN_TTL_S = 1;
+const MAX_TTL_S = 3600;
 /** Room for the server to answer DEADLINE_EXCEEDED itself (and drop its queued key) before the call's own deadline. */
 const WAIT_MARGIN_MS = 2000;
 
@@ -57,6 +62,51 @@ function lockJson(lock: LockInfo): unknown {
   };
 }
 
+/** The lock's queue, or undefined when it cannot be read (the original error is then kept). */
+async function queue(ctx: CommandContext, target: LockTarget): Promise<LockInfo[] | undefined> {
+  const g = ctx.topo.global;
+  try {
+    return (await ctx.topo.call(g.listLocks.bind(g), { target })).locks;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeHolder(lock: LockInfo): string {
+  const since = lock.requestedAt ? ` since ${formatDate(lock.requestedAt)}` : '';
+  return `${lock.holder || 'an unnamed holder'}${lock.hostname ? ` on ${lock.hostname}` : ''} for ${JSON.stringify(lock.action)}${since} (lock id ${lock.lockId}, fencing token ${lock.fencingToken})`;
+}
+
+/**
+ * NOT_FOUND for a lock names what is missing: the keyspace or the shard, as topoctl's other
+ * commands do, rather than the lock directory the store could not find.
+ */
+async function missingTarget(ctx: CommandContext, target: LockTarget): Promise<CallFailure | undefined> {
+  if (target.kind === LockKind.LOCK_KIND_NAMED) return undefined;
+  const g = ctx.topo.global;
+  const missing = async (call: Promise<unknown>): Promise<boolean> =>
+    call.then(
+      () => false,
+      (err: unknown) => isServiceError(err) && err.code === status.NOT_FOUND,
+    );
+  if (await missing(ctx.topo.call(g.getKeyspace.bind(g), { name: target.keyspace }))) {
+    return new CallFailure(status.NOT_FOUND, `keyspace ${JSON.stringify(target.keyspace)} does not exist`);
+  }
+  if (target.kind === LockKind.LOCK_KIND_SHARD && (await missing(ctx.topo.call(g.getShard.bind(g), { keyspace: target.keyspace, name: target.shard })))) {
+    return new CallFailure(status.NOT_FOUND, `shard ${JSON.stringify(`${target.keyspace}/${target.shard}`)} does not exist`);
+  }
+  return undefined;
+}
+
+/** Where a lock id (`keyspaces/ks/shards/-80/locks/N`) lives, as a target. */
+function targetOfLockId(lockId: string): LockTarget | undefined {
+  const shard = /^keyspaces\/([^/]+)\/shards\/([^/]+)\/locks\/[^/]+$/.exec(lockId);
+  if (shard) return { kind: LockKind.LOCK_KIND_SHARD, keyspace: shard[1], shard: shard[2], name: '' };
+  const keyspace = /^keyspaces\/([^/]+)\/locks\/[^/]+$/.exec(lockId);
+  if (keyspace) return { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: keyspace[1], shard: '', name: '' };
+  return undefined;
+}
+
 export const lockCommand: Command = {
   name: 'lock',
   summary: 'Take a keyspace or shard lock that lives for --ttl unless unlocked first',
@@ -84,21 +134,38 @@ export const lockCommand: Command = {
   async run(ctx) {
     const target = parseLockTarget(ctx.args[0]);
     const action = ctx.required('action');
-    const ttlMs = parseDuration(ctx.string('ttl') ?? DEFAULT_TTL, 'ttl');
+    const ttlMs = parseWholeSeconds(ctx.string('ttl') ?? DEFAULT_TTL, 'ttl', MIN_TTL_S, MAX_TTL_S);
     const waitMs = ctx.string('wait') === undefined ? ctx.settings.timeoutMs : parseDuration(ctx.required('wait'), 'wait');
+    if (ctx.flag('try') && target.kind === LockKind.LOCK_KIND_NAMED) throw new UsageError('--try is not supported for named locks');
     const g = ctx.topo.global;
-    const res = await ctx.topo.call(
-      g.acquireLock.bind(g),
-      {
-        target,
-        holder: ctx.string('holder') ?? defaultHolder(),
-        action,
-        waitTimeout: durationMessage(waitMs),
-        tryOnly: ctx.flag('try'),
-        ttl: durationMessage(ttlMs),
-      },
-      waitMs + WAIT_MARGIN_MS,
-    );
+    const res = await ctx.topo
+      .call(
+        g.acquireLock.bind(g),
+        {
+          target,
+          holder: ctx.string('holder') ?? defaultHolder(),
+          action,
+          waitTimeout: durationMessage(waitMs),
+          tryOnly: ctx.flag('try'),
+          ttl: durationMessage(ttlMs),
+        },
+        waitMs + WAIT_MARGIN_MS,
+      )
+      .catch(async (err: unknown) => {
+        if (!isServiceError(err)) throw err;
+        const name = formatLockTarget(target);
+        if (err.code === status.NOT_FOUND) throw (await missingTarget(ctx, target)) ?? err;
+        if (err.code === status.ALREADY_EXISTS || err.code === status.DEADLINE_EXCEEDED) {
+          const locks = await queue(ctx, target);
+          const holder = locks?.find((l) => l.held);
+          if (holder === undefined) throw err;
+          const waiting = locks!.filter((l) => !l.held).length;
+          const behind = waiting === 0 ? '' : `; ${waiting} waiting`;
+          const what = err.code === status.ALREADY_EXISTS ? `${name} is locked` : `gave up waiting for ${name} after ${waitMs / 1000} s: it is locked`;
+          throw new CallFailure(err.code, `${what} by ${describeHolder(holder)}${behind}`);
+        }
+        throw err;
+      });
     const lockId = res.grant?.lockId ?? '';
     const token = res.grant?.fencingToken ?? '0';
     const expiresAt = res.expiresAt?.toISOString() ?? null;
@@ -122,7 +189,19 @@ export const unlockCommand: Command = {
     const [lockId, fencingToken] = ctx.args;
     if (!/^\d+$/.test(fencingToken)) throw new UsageError(`TOKEN ${JSON.stringify(fencingToken)} must be the number printed by lock`);
     const g = ctx.topo.global;
-    await ctx.topo.call(g.releaseLock.bind(g), { lockId, fencingToken });
+    await ctx.topo.call(g.releaseLock.bind(g), { lockId, fencingToken }).catch(async (err: unknown) => {
+      if (!isServiceError(err)) throw err;
+      // Say which of the two it is: held under another token, or not held at all.
+      const target = targetOfLockId(lockId);
+      const locks = target === undefined ? undefined : await queue(ctx, target);
+      if (locks === undefined) throw err;
+      const lock = locks.find((l) => l.lockId === lockId);
+      if (lock === undefined) throw new CallFailure(err.code, `lock ${lockId} is not held: it expired or was released`);
+      if (lock.fencingToken !== BigInt(fencingToken).toString()) {
+        throw new CallFailure(err.code, `lock ${lockId} is held with fencing token ${lock.fencingToken}, not ${fencingToken}: pass the token \`lock\` printed`);
+      }
+      throw err;
+    });
     ctx.out.result({ lockId, released: true }, () => ctx.out.line(`released ${lockId}`));
   },
 };
@@ -135,11 +214,15 @@ export const locksCommand: Command = {
   async run(ctx) {
     const target = ctx.args[0] === undefined ? undefined : parseLockTarget(ctx.args[0]);
     const g = ctx.topo.global;
+    // An empty list for a keyspace or shard that does not exist would read as "unlocked".
+    const missing = target === undefined ? undefined : await missingTarget(ctx, target);
+    if (missing !== undefined) throw missing;
     const { locks } = await ctx.topo.call(g.listLocks.bind(g), { target });
     ctx.out.result(locks.map(lockJson), () =>
       ctx.out.table(
-        ['target', 'holder', 'action', 'since', 'token', 'held'],
+        ['lock id', 'target', 'holder', 'action', 'since', 'token', 'held'],
         locks.map((lock) => [
+          lock.lockId,
           formatLockTarget(lock.target),
           lock.holder,
           lock.action,

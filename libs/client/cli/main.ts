@@ -3,7 +3,8 @@ import { CommandContext, UsageError } from './command';
 import { parseCommandLine } from './command-line';
 import { COMMANDS } from './commands';
 import { settingsOf } from './global-options';
-import { describeError } from './grpc-errors';
+import { errorJson, describeError } from './grpc-errors';
+import { versionInfo } from './version';
 import { Output } from './output';
 import { TopoClients } from './topo-clients';
 
@@ -19,14 +20,22 @@ export const EXIT_USAGE = 2;
  * Never throws and never prints a stack trace: errors become `error: CODE: message`.
  */
 export async function run(argv: string[], io: CliIo): Promise<number> {
+  // Known before parsing, so that even a usage error is reported as JSON.
+  const json = argv.includes('--json');
   let invocation;
   try {
     invocation = parseCommandLine(argv, COMMANDS);
   } catch (err) {
-    return usageFailure(err, io, '');
+    return usageFailure(err, io, '', json);
   }
   if (invocation.kind === 'help') {
     io.stdout.write(invocation.text);
+    return EXIT_OK;
+  }
+  if (invocation.kind === 'version') {
+    const version = versionInfo();
+    if (json) io.stdout.write(`${JSON.stringify(version, null, 2)}\n`);
+    else io.stdout.write(`topoctl ${version.version}${version.commit ? ` (${version.commit})` : ''} node ${version.node}\n`);
     return EXIT_OK;
   }
   const { command, args, values, help } = invocation;
@@ -34,7 +43,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     settings = settingsOf(values, io.env ?? process.env);
   } catch (err) {
-    return usageFailure(err, io, help);
+    return usageFailure(err, io, help, json);
   }
   const signal = io.signal ?? new AbortController().signal;
   const out = new Output(io, settings.json);
@@ -42,18 +51,24 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     return (await command.run(new CommandContext(args, values, settings, topo, out, signal))) ?? EXIT_OK;
   } catch (err) {
-    if (err instanceof UsageError) return usageFailure(err, io, help);
-    io.stderr.write(`error: ${describeError(err)}\n`);
+    if (err instanceof UsageError) return usageFailure(err, io, help, settings.json);
+    if (settings.json) io.stderr.write(`${JSON.stringify({ error: errorJson(err, EXIT_FAILED) })}\n`);
+    else io.stderr.write(`error: ${describeError(err)}\n`);
     return EXIT_FAILED;
   } finally {
     topo.close();
   }
 }
 
-function usageFailure(err: unknown, io: CliIo, fallbackHelp: string): number {
+function usageFailure(err: unknown, io: CliIo, fallbackHelp: string, json: boolean): number {
+  const code = err instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
+  if (json) {
+    io.stderr.write(`${JSON.stringify({ error: errorJson(err, code) })}\n`);
+    return code;
+  }
   const help = err instanceof UsageError && err.help !== '' ? err.help : fallbackHelp;
   io.stderr.write(`error: ${describeError(err)}\n${help === '' ? '' : `\n${help}`}`);
-  return err instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
+  return code;
 }
 
 /** The shell entry point: Ctrl-C stops a watch (exit 0) or cancels the call in flight. */

@@ -1,4 +1,5 @@
 import type { CliIo } from './cli-io';
+import { readableJson } from './record-format';
 
 /** Everything a command prints goes through here, so --json and human output stay apart. */
 export class Output {
@@ -15,7 +16,7 @@ export class Output {
 
   /** Pretty JSON for one result; `compact` for streams of one object a line. */
   printJson(value: unknown, compact = false): void {
-    this.io.stdout.write(`${JSON.stringify(value, jsonValue, compact ? undefined : 2)}\n`);
+    this.io.stdout.write(`${JSON.stringify(readableJson(JSON.parse(JSON.stringify(value, jsonValue) ?? 'null')), null, compact ? undefined : 2)}\n`);
   }
 
   line(text: string): void {

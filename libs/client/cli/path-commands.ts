@@ -16,23 +16,26 @@ const RECORDS: Record<string, (bytes: Uint8Array) => unknown> = {
   SrvKeyspace: (b) => SrvKeyspace.toJSON(SrvKeyspace.decode(b)),
 };
 
-async function pathClient(ctx: CommandContext): Promise<PathServiceClient> {
+export async function pathClient(ctx: CommandContext): Promise<PathServiceClient> {
   const inCell = ctx.settings.cell !== undefined || ctx.settings.cellAddress !== undefined;
   return ctx.topo.path(inCell ? await ctx.topo.cellAddress() : ctx.settings.globalAddress);
 }
 
 /** `/keyspaces/ks` and `keyspaces/ks` name the same file: paths are relative to the root. */
-function relative(path: string | undefined): string {
+export function relative(path: string | undefined): string {
   return (path ?? '').replace(/^\/+/, '');
 }
 
-/** `type` is the record's name, `text` or `binary`; `value` the decoded JSON, the text, or null. */
-interface Decoded {
+/**
+ * `type` is the record's name, `json` (text holding a JSON object or array: lock contents, a
+ * vschema, routing rules), `text` or `binary`; `value` the decoded JSON, the text, or null.
+ */
+export interface Decoded {
   type: string;
   value: unknown;
 }
 
-function decode(path: string, contents: Buffer): Decoded {
+export function decode(path: string, contents: Buffer): Decoded {
   const name = path.split('/').pop() ?? '';
   const record = RECORDS[name];
   if (record) {
@@ -42,11 +45,20 @@ function decode(path: string, contents: Buffer): Decoded {
       // Not the record its name promises (written by hand?): show it as it is.
     }
   }
+  let text: string;
   try {
-    return { type: 'text', value: new TextDecoder('utf-8', { fatal: true }).decode(contents) };
+    text = new TextDecoder('utf-8', { fatal: true }).decode(contents);
   } catch {
     return { type: 'binary', value: null };
   }
+  if (/^\s*[[{]/.test(text)) {
+    try {
+      return { type: 'json', value: JSON.parse(text) };
+    } catch {
+      // Looks like JSON but is not: plain text.
+    }
+  }
+  return { type: 'text', value: text };
 }
 
 export const lsCommand: Command = {

@@ -1,10 +1,10 @@
 import { status } from '@grpc/grpc-js';
-import { Shard } from '../../proto';
+import { Shard, TabletType, type Tablet, type TabletAlias } from '../../proto';
 import { UpdateShardFieldsRequest } from '../../proto/gen/topo/global/v1/global';
 import { formatAlias, parseAlias, parseShardPath } from './argument-values';
 import type { CommandContext, CommandGroup } from './command';
-import { isServiceError } from './grpc-errors';
-import { formatKeyRange, formatTime, yesNo } from './record-format';
+import { CallFailure, describeError, isServiceError } from './grpc-errors';
+import { formatKeyRange, formatTabletType, formatTime, yesNo } from './record-format';
 
 interface ShardResult {
   keyspace: string;
@@ -21,6 +21,38 @@ async function getShard(ctx: CommandContext, keyspace: string, name: string): Pr
   const g = ctx.topo.global;
   const res = await ctx.topo.call(g.getShard.bind(g), { keyspace, name });
   return { keyspace, name, version: res.version, shard: res.shard ?? Shard.fromPartial({}) };
+}
+
+/**
+ * What is wrong with recording `alias` as the primary of KS/SHARD: the tablet is missing,
+ * unreachable or in another shard (refused without --force), or not of type PRIMARY yet (a
+ * warning: an external reparent may record the shard before the tablet's type changes).
+ */
+async function primaryProblem(
+  ctx: CommandContext,
+  keyspace: string,
+  shard: string,
+  alias: TabletAlias,
+): Promise<{ text: string; refuse: boolean } | undefined> {
+  const shown = formatAlias(alias);
+  let tablet: Tablet | undefined;
+  try {
+    const client = ctx.topo.cellTopo(await ctx.topo.cellAddress(alias.cell));
+    tablet = (await ctx.topo.call(client.getTablet.bind(client), { alias: shown })).tablet;
+  } catch (err) {
+    if (isServiceError(err) && err.code === status.NOT_FOUND) {
+      return { text: `tablet ${shown} does not exist in cell ${alias.cell} (${describeError(err)})`, refuse: true };
+    }
+    return { text: `tablet ${shown} could not be read from cell ${alias.cell}: ${describeError(err)}`, refuse: true };
+  }
+  if (tablet === undefined) return { text: `tablet ${shown} has no record in cell ${alias.cell}`, refuse: true };
+  if (tablet.keyspace !== keyspace || tablet.shard !== shard) {
+    return { text: `tablet ${shown} belongs to ${tablet.keyspace}/${tablet.shard}, not ${keyspace}/${shard}`, refuse: true };
+  }
+  if (tablet.type !== TabletType.PRIMARY) {
+    return { text: `tablet ${shown} is of type ${formatTabletType(tablet.type)}, not PRIMARY`, refuse: false };
+  }
+  return undefined;
 }
 
 function printShard(ctx: CommandContext, result: ShardResult): void {
@@ -109,13 +141,25 @@ export const shardsCommands: CommandGroup = {
     {
       name: 'set-primary',
       summary: "Record a tablet as the shard's primary, with the term starting now",
-      description:
+      description: [
         'Writes the shard record only, as after an external reparent; it does not touch the tablets.',
+        "The tablet must exist in its cell and belong to the shard (refused with FAILED_PRECONDITION",
+        'otherwise); --force records it anyway, with a warning. A tablet whose type is not PRIMARY',
+        'yet is recorded with a warning.',
+      ].join('\n'),
       args: [{ name: 'KEYSPACE/SHARD' }, { name: 'ALIAS' }],
-      examples: ['topoctl shards set-primary commerce/0 zone1-100'],
+      options: {
+        force: { type: 'boolean', description: 'record the alias even if the tablet is missing, unreachable or in another shard' },
+      },
+      examples: ['topoctl shards set-primary commerce/0 zone1-100', 'topoctl shards set-primary commerce/0 zone1-100 --force'],
       async run(ctx) {
         const { keyspace, shard: name } = parseShardPath(ctx.args[0]);
         const primaryAlias = parseAlias(ctx.args[1]);
+        const problem = await primaryProblem(ctx, keyspace, name, primaryAlias);
+        if (problem !== undefined && problem.refuse && !ctx.flag('force')) {
+          throw new CallFailure(status.FAILED_PRECONDITION, `${problem.text}; --force records it anyway`);
+        }
+        if (problem !== undefined) ctx.out.note(`warning: ${problem.text}`);
         const now = Date.now();
         const g = ctx.topo.global;
         const res = await ctx.topo.call(

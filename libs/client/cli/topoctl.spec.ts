@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useEtcdCluster } from '../../../deploy/etcd/jest';
 import { startCellTopo, type CellTopoFixture } from '../../../services/cell-topo/cell-topo.fixture';
@@ -151,19 +153,30 @@ describe('topoctl', () => {
     expect(await ok('keyspaces', 'get', 'commerce')).toMatch(/^keyspace: +commerce$/m);
 
     expect(await ok('shards', 'create', 'commerce/0')).toContain('created shard commerce/0 (primary serving: yes');
-    expect(await ok('shards', 'set-primary', 'commerce/0', 'zone1-100')).toContain('primary zone1-0000000100');
+    // No tablet zone1-100 exists: refused unless forced.
+    const refusedPrimary = await topoctl('shards', 'set-primary', 'commerce/0', 'zone1-100');
+    expect(refusedPrimary.code).toBe(1);
+    expect(refusedPrimary.stderr).toMatch(/^error: FAILED_PRECONDITION: tablet zone1-0000000100 does not exist in cell zone1 .*; --force records it anyway\n$/);
+    const forced = await topoctl('shards', 'set-primary', 'commerce/0', 'zone1-100', '--force');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('primary zone1-0000000100');
+    expect(forced.stderr).toMatch(/^warning: tablet zone1-0000000100 does not exist/);
     const shard = JSON.parse(await ok('shards', 'get', 'commerce/0', '--json'));
     expect(shard).toMatchObject({
       keyspace: 'commerce',
       name: '0',
       shard: { primaryAlias: { cell: 'zone1', uid: 100 }, isPrimaryServing: true },
     });
+    // One time format in JSON: RFC 3339, as every other time topoctl prints.
+    expect(shard.shard.primaryTermStartTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
     const table = (await ok('shards', 'list', 'ks')).trim().split('\n');
     expect(table[0]).toMatch(/^SHARD +PRIMARY +PRIMARY SERVING +VERSION$/);
     expect(table.slice(1).map((line) => line.split(/\s+/)[0])).toEqual(['-80', '80-']);
-    const shards = JSON.parse(await ok('shards', 'list', 'ks', '--json')) as Array<{ name: string }>;
+    const shards = JSON.parse(await ok('shards', 'list', 'ks', '--json')) as Array<{ name: string; shard: { keyRange: unknown } }>;
     expect(shards.map((s) => s.name)).toEqual(['-80', '80-']);
+    // Key ranges in hex, as shard names write them, not proto3 JSON's base64.
+    expect(shards.map((s) => s.shard.keyRange)).toEqual([{ start: '', end: '80' }, { start: '80', end: '' }]);
 
     const rebuilt = JSON.parse(await ok('rebuild', 'keyspace', 'commerce', '--json'));
     expect(rebuilt).toEqual([{ cell: 'zone1', version: expect.stringMatching(/^\d+$/) }]);
@@ -220,16 +233,180 @@ describe('topoctl', () => {
     });
 
     const table = (await ok('locks')).trim().split('\n');
-    expect(table[0]).toMatch(/^TARGET +HOLDER +ACTION +SINCE +TOKEN +HELD$/);
-    const row = new RegExp(`^ks/-80 +tester +topoctl test +\\S+ +${grant.fencingToken} +yes$`);
+    expect(table[0]).toMatch(/^LOCK ID +TARGET +HOLDER +ACTION +SINCE +TOKEN +HELD$/);
+    const row = new RegExp(`^${grant.lockId} +ks/-80 +tester +topoctl test +\\S+ +${grant.fencingToken} +yes$`);
     expect(table).toContainEqual(expect.stringMatching(row));
 
+    // Busy: the holder is named, with what it is doing and the lock's id and token.
     const busy = await topoctl('lock', 'ks/-80', '--action', 'second', '--try');
     expect(busy.code).toBe(1);
-    expect(busy.stderr).toMatch(/^error: ALREADY_EXISTS: /);
+    const [held] = JSON.parse(await ok('locks', 'ks/-80', '--json')) as Array<{ hostname: string; requestedAt: string }>;
+    expect(busy.stderr).toBe(
+      `error: ALREADY_EXISTS: ks/-80 is locked by tester on ${held.hostname} for "topoctl test" since ${held.requestedAt} ` +
+        `(lock id ${grant.lockId}, fencing token ${grant.fencingToken})\n`,
+    );
+    // A wrong token is told apart from a lock that is gone.
+    const wrongToken = await topoctl('unlock', grant.lockId, String(BigInt(grant.fencingToken) + 1n));
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.stderr).toContain(`lock ${grant.lockId} is held with fencing token ${grant.fencingToken}, not ${BigInt(grant.fencingToken) + 1n}`);
 
     expect(await ok('unlock', grant.lockId, grant.fencingToken)).toBe(`released ${grant.lockId}\n`);
     expect(JSON.parse(await ok('locks', 'ks/-80', '--json'))).toEqual([]);
+    const gone = await topoctl('unlock', grant.lockId, grant.fencingToken);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain(`lock ${grant.lockId} is not held: it expired or was released`);
+  });
+
+  it('names the missing keyspace or shard of a lock, and checks a lock TTL before calling', async () => {
+    for (const [argv, message] of [
+      [['lock', 'nope', '--action', 'x'], 'keyspace "nope" does not exist'],
+      [['lock', 'ks/40-', '--action', 'x', '--try'], 'shard "ks/40-" does not exist'],
+      [['locks', 'nope'], 'keyspace "nope" does not exist'],
+    ] as const) {
+      const result = await topoctl(...argv);
+      expect({ argv, code: result.code, stderr: result.stderr }).toEqual({ argv, code: 1, stderr: `error: NOT_FOUND: ${message}\n` });
+    }
+    for (const ttl of ['2h', '1.5s', '0s']) {
+      const result = await topoctl('lock', 'ks', '--action', 'x', '--ttl', ttl, '--global', '127.0.0.1:1');
+      expect({ ttl, code: result.code }).toEqual({ ttl, code: 2 });
+      expect(result.stderr).toMatch(/^error: --ttl .*(must be whole seconds from 1s to 1h|longer than 0)/);
+    }
+  });
+
+  it('checks a recorded primary: the tablet must exist in that shard, and should be PRIMARY', async () => {
+    expect((await createTablet('zone1-600', '80-', 'REPLICA')).code).toBe(0);
+    const otherShard = await topoctl('shards', 'set-primary', 'ks/-80', 'zone1-600');
+    expect(otherShard.code).toBe(1);
+    expect(otherShard.stderr).toBe('error: FAILED_PRECONDITION: tablet zone1-0000000600 belongs to ks/80-, not ks/-80; --force records it anyway\n');
+    const notPrimaryYet = await topoctl('shards', 'set-primary', 'ks/80-', 'zone1-600');
+    expect(notPrimaryYet.code).toBe(0);
+    expect(notPrimaryYet.stderr).toBe('warning: tablet zone1-0000000600 is of type REPLICA, not PRIMARY\n');
+    expect(JSON.parse(await ok('shards', 'get', 'ks/80-', '--json')).shard.primaryAlias).toEqual({ cell: 'zone1', uid: 600 });
+    await ok('tablets', 'delete', 'zone1-600');
+  });
+
+  it('refuses a uid beyond uint32 as a usage error, and prints errors as JSON with --json', async () => {
+    const tooBig = await createTablet('zone1-99999999999', '-80', 'REPLICA');
+    expect(tooBig.code).toBe(2);
+    expect(tooBig.stderr).toMatch(/^error: "zone1-99999999999": the uid 99999999999 is larger than 4294967295/);
+
+    const missing = await topoctl('keyspaces', 'get', 'nope', '--json');
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(JSON.parse(missing.stderr)).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringContaining('nope'), exitCode: 1 } });
+    const usage = await topoctl('keyspaces', 'create', '--json');
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stderr)).toEqual({ error: { code: 'USAGE', message: 'missing NAME', exitCode: 2 } });
+  });
+
+  it('prints its version, and a completion script generated from its commands', async () => {
+    const version = await topoctl('--version');
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^topoctl 0\.1\.0( \(\S+\))? node \d+\.\d+\.\d+\n$/);
+    expect(JSON.parse((await topoctl('--version', '--json')).stdout)).toMatchObject({ version: '0.1.0' });
+
+    const script = await ok('completion', 'bash');
+    const complete = (...words: string[]): string[] => {
+      const line = ['topoctl', ...words].map((w) => `'${w}'`).join(' ');
+      const out = execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=(${line}); COMP_CWORD=${words.length}; _topoctl; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+      return out.split('\n').filter((w) => w !== '');
+    };
+    expect(complete('sh')).toEqual(['shards']);
+    expect(complete('--global', 'x:1', 'tablets', 're')).toEqual(['register']);
+    expect(complete('shards', 'set-primary', '--fo')).toEqual(['--force']);
+    expect(complete('tablets', 'list', '--type', 'RD')).toEqual(['RDONLY']);
+    expect((await ok('completion', 'zsh'))).toContain('bashcompinit');
+    expect((await topoctl('completion', 'fish')).code).toBe(2);
+  });
+
+  it('applies a vschema and routing rules from a file, and reads them back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'topoctl-vschema-'));
+    try {
+      const vschema = { sharded: true, vindexes: { hash: { type: 'hash' } }, tables: { customer: { column_vindexes: [{ column: 'id', name: 'hash' }] } } };
+      writeFileSync(join(dir, 'vschema.json'), JSON.stringify(vschema, null, 2));
+      writeFileSync(join(dir, 'broken.json'), '{"sharded": tru');
+
+      const dry = await topoctl('vschema', 'apply', 'ks', '--file', join(dir, 'vschema.json'), '--dry-run');
+      expect(dry.code).toBe(0);
+      expect(dry.stderr).toContain('dry run');
+      expect((await topoctl('vschema', 'get', 'ks')).code).toBe(1); // nothing saved
+
+      expect(await ok('vschema', 'apply', 'ks', '-f', join(dir, 'vschema.json'))).toMatch(/^saved the vschema \(version \d+\)\n$/);
+      expect(JSON.parse(await ok('vschema', 'get', 'ks'))).toEqual(vschema);
+      expect(JSON.parse(await ok('vschema', 'get', 'ks', '--json'))).toMatchObject({ keyspace: 'ks', json: vschema });
+
+      const broken = await topoctl('vschema', 'apply', 'ks', '--file', join(dir, 'broken.json'));
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toMatch(/^error: --file .*broken\.json is not JSON/);
+      expect((await topoctl('vschema', 'apply', 'nope', '--file', join(dir, 'vschema.json'))).code).toBe(1);
+
+      const rules = { rules: [{ from_table: 'customer@replica', to_tables: ['ks.customer'] }] };
+      writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));
+      const saved = await ok('routing-rules', 'apply', '--file', join(dir, 'rules.json'), '--json');
+      expect(JSON.parse(await ok('routing-rules', 'get', '--json'))).toEqual({ version: JSON.parse(saved).version, json: rules });
+      const stale = await topoctl('routing-rules', 'apply', '--file', join(dir, 'rules.json'), '--version', '1');
+      expect(stale.code).toBe(1);
+      expect(stale.stderr).toMatch(/^error: FAILED_PRECONDITION: /);
+      await ok('vschema', 'delete', 'ks');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('creates, lists, updates and deletes cells aliases', async () => {
+    expect(await ok('cells-aliases', 'create', 'region1', '--cells', 'zone1')).toMatch(/^created cells alias region1: zone1 \(version \d+\)\n$/);
+    expect((await ok('cells-aliases', 'list')).trim().split('\n')).toEqual([expect.stringMatching(/^ALIAS +CELLS +VERSION$/), expect.stringMatching(/^region1 +zone1 +\d+$/)]);
+    const missingCells = await topoctl('cells-aliases', 'create', 'region2');
+    expect(missingCells.code).toBe(2);
+    expect(JSON.parse(await ok('cells-aliases', 'get', 'region1', '--json'))).toMatchObject({ name: 'region1', cells: ['zone1'] });
+    const taken = await topoctl('cells-aliases', 'create', 'region2', '--cells', 'zone1');
+    expect(taken.code).toBe(1);
+    expect(await ok('cells-aliases', 'delete', 'region1')).toBe('deleted cells alias region1\n');
+    expect(JSON.parse(await ok('cells-aliases', 'list', '--json'))).toEqual([]);
+  });
+
+  it('registers a tablet and keeps it alive until stopped, then unregisters it', async () => {
+    const stop = new AbortController();
+    const registered = start(['tablets', 'register', 'zone1-700', '--keyspace', 'ks', '--shard', '-80', '--type', 'REPLICA', '--ttl', '1s'], stop.signal);
+    try {
+      await until('the registration', () => registered.stdout().includes('registered zone1-0000000700'), 10_000);
+      // Alive past its TTL: the heartbeats keep the lease.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(JSON.parse(await ok('tablets', 'get', 'zone1-700', '--json'))).toMatchObject({ alive: true, tablet: { type: 'REPLICA' } });
+    } finally {
+      stop.abort();
+    }
+    const result = await registered.done;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/unregistered zone1-0000000700\n$/);
+    expect(JSON.parse(await ok('tablets', 'get', 'zone1-700', '--json')).alive).toBe(false);
+    await ok('tablets', 'delete', 'zone1-700');
+
+    const noShard = await topoctl('tablets', 'register', 'zone1-701', '--keyspace', 'ks', '--shard', '40-', '--type', 'REPLICA', '--timeout', '3s');
+    expect(noShard.code).toBe(1);
+    expect(noShard.stderr).toBe('error: FAILED_PRECONDITION: tablet.shard: shard "ks/40-" does not exist in the global topology\n');
+  });
+
+  it('watch --path follows a directory of the global topology with its records decoded', async () => {
+    const stop = new AbortController();
+    const human = start(['watch', '--path', 'keyspaces'], stop.signal);
+    const json = start(['watch', '--path', '/keyspaces/', '--json'], stop.signal);
+    try {
+      await until('the snapshot', () => / put keyspaces\/ks\/Keyspace Keyspace /.test(human.stdout()), 10_000);
+      await ok('keyspaces', 'create', 'watched');
+      await ok('shards', 'create', 'watched/-80');
+      await until('the new shard', () => human.stdout().includes('put keyspaces/watched/shards/-80/Shard Shard {'), 10_000);
+      expect(human.stdout()).toMatch(/"keyRange":\{"start":"","end":"80"\}/);
+      await ok('keyspaces', 'delete', 'watched', '--recursive');
+      await until('the deletion', () => / delete keyspaces\/watched\/Keyspace deleted$/m.test(human.stdout()), 10_000);
+      await until('the JSON watch', () => json.stdout().includes('"delete"'), 10_000);
+    } finally {
+      stop.abort();
+    }
+    expect((await human.done).code).toBe(0);
+    const events = (await json.done).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { path: string; type: string; value: unknown; snapshot: boolean });
+    expect(events.find((e) => e.path === 'keyspaces/watched/shards/-80/Shard')).toMatchObject({ type: 'Shard', snapshot: false, value: { keyRange: { start: '', end: '80' } } });
+    expect((await topoctl('watch', '--path', '/', '--type', 'REPLICA')).code).toBe(2);
   });
 
   it('lists and reads raw paths of global-topo, and of a cell with --cell', async () => {
@@ -393,7 +570,9 @@ describe('topoctl', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    // `make test` builds dist/ first; after an edit, bin/topoctl rebuilds it and says so.
+    const rebuilt = 'topoctl: dist/ is missing or older than the sources; building it (make build)\n';
+    expect({ code, stderr: stderr.replace(rebuilt, '') }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toContain('Usage: topoctl [global options] COMMAND');
   }, 30_000);
 });

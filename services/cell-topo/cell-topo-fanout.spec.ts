@@ -8,8 +8,8 @@ import { WatchMessageKind, type CellTopoServiceClient, type WatchTabletsResponse
 import { call, StreamReader } from '../../libs/testing/grpc-call';
 import { until } from '../../libs/testing/until';
 import { LIVENESS_DIR, TABLETS_DIR } from '../../libs/topo';
-import { startGlobalTopo, type GlobalTopoFixture } from '../global-topo/global-topo.fixture';
-import { startCellTopo, type CellTopoFixture } from './cell-topo.fixture';
+import type { GlobalTopoFixture } from '../global-topo/global-topo.fixture';
+import { startCellTopo, startGlobalWithKeyspace, type CellTopoFixture } from './cell-topo.fixture';
 
 const globalEtcd = useEtcdCluster({ members: 1 });
 const cellEtcd = useEtcdCluster({ members: 1 });
@@ -31,10 +31,7 @@ const tablet = (id: number, hostname = `host-${id}`): Tablet =>
 const aliasOf = (id: number): string => `zone1-${String(id).padStart(10, '0')}`;
 
 beforeAll(async () => {
-  global = await startGlobalTopo(globalEtcd().endpoints);
-  const g = global.client;
-  await call(g.createKeyspace.bind(g), { name: 'ks', keyspace: undefined });
-  await call(g.createShard.bind(g), { keyspace: 'ks', name: '-80' });
+  global = await startGlobalWithKeyspace(globalEtcd().endpoints);
 }, 60_000);
 afterAll(async () => {
   await global?.stop();
@@ -54,19 +51,24 @@ function watch(client: CellTopoServiceClient, fromRevision = '0'): StreamReader<
   return new StreamReader(client.watchTablets({ keyspace: '', shard: '', tabletTypes: [], fromRevision }, new Metadata()));
 }
 
-/** A client whose tablet watches stop reading for `pauseMs` once they have their marker, as a stalled router would. */
-function stallingClient(client: CellTopoServiceClient, pauseMs: number): CellTopoServiceClient {
-  return new Proxy(client, {
+/**
+ * A client whose tablet watches stop reading once they have their marker, as a stalled
+ * router would, until `release()`.
+ */
+function stallingClient(client: CellTopoServiceClient): { client: CellTopoServiceClient; release(): void } {
+  const stalled: Array<ClientReadableStream<WatchTabletsResponse>> = [];
+  let released = false;
+  const stalling = new Proxy(client, {
     get(target, property, receiver) {
       if (property !== 'watchTablets') return Reflect.get(target, property, receiver) as unknown;
       return (...args: Parameters<CellTopoServiceClient['watchTablets']>) => {
         const stream = target.watchTablets(...args) as ClientReadableStream<WatchTabletsResponse>;
         const onData = (message: WatchTabletsResponse): void => {
-          if (message.kind !== WatchMessageKind.WATCH_MESSAGE_KIND_MARKER) return;
+          if (message.kind !== WatchMessageKind.WATCH_MESSAGE_KIND_MARKER || released) return;
           stream.off('data', onData);
           setImmediate(() => {
             stream.pause();
-            setTimeout(() => stream.resume(), pauseMs);
+            stalled.push(stream);
           });
         };
         stream.on('data', onData);
@@ -74,6 +76,13 @@ function stallingClient(client: CellTopoServiceClient, pauseMs: number): CellTop
       };
     },
   });
+  return {
+    client: stalling,
+    release() {
+      released = true;
+      for (const stream of stalled.splice(0)) stream.resume();
+    },
+  };
 }
 
 /** The cell's tablets as stored: alias -> hostname and liveness. */
@@ -162,17 +171,24 @@ describe('cell-topo WatchTablets fan-out', () => {
     try {
       const ids = Array.from({ length: 20 }, (_, i) => 200 + i);
       for (const id of ids) await call(cell.client.createTablet.bind(cell.client), { tablet: tablet(id) });
-      const view = new CellTablets('zone1', stallingClient(cell.newClient(), 1500), () => undefined, { minMs: 20, maxMs: 100 });
+      const routerClient = stallingClient(cell.newClient());
+      const feedClient = stallingClient(cell.newClient());
+      const view = new CellTablets('zone1', routerClient.client, () => undefined, { minMs: 20, maxMs: 100 });
       const events: TabletEvent[] = [];
       const feed = followTablets({
-        client: stallingClient(cell.newClient(), 1500),
+        client: feedClient.client,
         filter: { keyspace: '', shard: '', tabletTypes: [] },
         signal: abort.signal,
         onEvent: (event) => events.push(event),
         onNote: () => undefined,
       });
       await view.ready();
+      await until('topoctl watch has its snapshot', () => events.length >= ids.length);
       const transactions = await churn(cell, ids);
+      // Both streams stalled through the churn: the hub holds what they missed.
+      await until('the stalled streams are behind', () => cell.hub.stats().maxBacklog > 100);
+      routerClient.release();
+      feedClient.release();
       const last = transactions[transactions.length - 1][0];
       await until('the router view caught up', () => view.appliedRevision >= last, 30_000);
       await until('topoctl watch caught up', () => events.some((e) => BigInt(e.revision) >= last), 30_000);

@@ -3,8 +3,8 @@ import { ShardReplication, Tablet, TabletType } from '../../libs/proto';
 import { call } from '../../libs/testing/grpc-call';
 import { until } from '../../libs/testing/until';
 import { LIVENESS_DIR, shardReplicationPath } from '../../libs/topo';
-import { startGlobalTopo, type GlobalTopoFixture } from '../global-topo/global-topo.fixture';
-import { startCellTopo, type CellTopoFixture } from './cell-topo.fixture';
+import type { GlobalTopoFixture } from '../global-topo/global-topo.fixture';
+import { startCellTopo, startGlobalWithKeyspace, type CellTopoFixture } from './cell-topo.fixture';
 
 const globalEtcd = useEtcdCluster({ members: 1 });
 const cellEtcd = useEtcdCluster({ members: 1 });
@@ -12,10 +12,7 @@ let global: GlobalTopoFixture;
 let cell: CellTopoFixture;
 
 beforeAll(async () => {
-  global = await startGlobalTopo(globalEtcd().endpoints);
-  const g = global.client;
-  await call(g.createKeyspace.bind(g), { name: 'ks', keyspace: undefined });
-  await call(g.createShard.bind(g), { keyspace: 'ks', name: '-80' });
+  global = await startGlobalWithKeyspace(globalEtcd().endpoints);
   cell = await startCellTopo({ endpoints: cellEtcd().endpoints, root: `/many/${process.pid}/zone1`, cell: 'zone1', globalAddress: global.address });
 }, 60_000);
 afterAll(async () => {

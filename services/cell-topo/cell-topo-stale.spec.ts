@@ -5,8 +5,8 @@ import { Tablet, TabletType } from '../../libs/proto';
 import { WatchMessageKind, type CellTopoServiceClient, type WatchTabletsResponse } from '../../libs/proto/gen/topo/cell/v1/cell';
 import { call, StreamReader } from '../../libs/testing/grpc-call';
 import { until } from '../../libs/testing/until';
-import { startGlobalTopo, type GlobalTopoFixture } from '../global-topo/global-topo.fixture';
-import { startCellTopo, type CellTopoFixture } from './cell-topo.fixture';
+import type { GlobalTopoFixture } from '../global-topo/global-topo.fixture';
+import { startCellTopo, startGlobalWithKeyspace, type CellTopoFixture } from './cell-topo.fixture';
 
 const globalEtcd = useEtcdCluster({ members: 1 });
 const cellEtcd = useEtcdCluster({ members: 1 });
@@ -17,10 +17,7 @@ const tablet = (id: number, hostname = `host-${id}`): Tablet =>
   Tablet.fromPartial({ alias: { cell: 'zone1', uid: id }, hostname, keyspace: 'ks', shard: '-80', type: TabletType.REPLICA });
 
 beforeAll(async () => {
-  global = await startGlobalTopo(globalEtcd().endpoints);
-  const g = global.client;
-  await call(g.createKeyspace.bind(g), { name: 'ks', keyspace: undefined });
-  await call(g.createShard.bind(g), { keyspace: 'ks', name: '-80' });
+  global = await startGlobalWithKeyspace(globalEtcd().endpoints);
   cell = await startCellTopo({ endpoints: cellEtcd().endpoints, root: `/stale/${process.pid}/zone1`, cell: 'zone1', globalAddress: global.address });
 }, 60_000);
 afterAll(async () => {

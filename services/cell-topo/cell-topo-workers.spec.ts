@@ -8,7 +8,8 @@ import { Tablet, TabletType } from '../../libs/proto';
 import { CellTopoServiceClient, WatchMessageKind, type WatchTabletsResponse } from '../../libs/proto/gen/topo/cell/v1/cell';
 import { call, StreamReader } from '../../libs/testing/grpc-call';
 import { until } from '../../libs/testing/until';
-import { startGlobalTopo, type GlobalTopoFixture } from '../global-topo/global-topo.fixture';
+import type { GlobalTopoFixture } from '../global-topo/global-topo.fixture';
+import { startGlobalWithKeyspace } from './cell-topo.fixture';
 
 const globalEtcd = useEtcdCluster({ members: 1 });
 const cellEtcd = useEtcdCluster({ members: 1 });
@@ -16,10 +17,7 @@ let global: GlobalTopoFixture;
 const logDir = mkdtempSync(join(tmpdir(), 'cell-topo-workers-'));
 
 beforeAll(async () => {
-  global = await startGlobalTopo(globalEtcd().endpoints);
-  const g = global.client;
-  await call(g.createKeyspace.bind(g), { name: 'ks', keyspace: undefined });
-  await call(g.createShard.bind(g), { keyspace: 'ks', name: '-80' });
+  global = await startGlobalWithKeyspace(globalEtcd().endpoints);
 }, 60_000);
 afterAll(async () => {
   await global?.stop();

@@ -4,6 +4,8 @@ import { ServingStatus } from '../../libs/server/health';
 import { openStore, type Store } from '../../libs/store';
 import { served, type Served } from '../../libs/testing/served';
 import type { WatchHub, WatchHubOptions } from '../../libs/watch';
+import { call } from '../../libs/testing/grpc-call';
+import { startGlobalTopo, type GlobalTopoFixture } from '../global-topo/global-topo.fixture';
 import { cellTopoServices } from './cell-topo-wiring';
 
 export interface CellTopoFixture extends Served<CellTopoServiceClient> {
@@ -55,4 +57,13 @@ export async function startCellTopo(options: {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return { server, hub: hub!, store, ...served(server, CellTopoServiceClient) };
+}
+
+/** A global-topo over the given etcd with keyspace `ks` and these shards, as cell-topo tests need. */
+export async function startGlobalWithKeyspace(endpoints: string[], shards: string[] = ['-80']): Promise<GlobalTopoFixture> {
+  const global = await startGlobalTopo(endpoints);
+  const g = global.client;
+  await call(g.createKeyspace.bind(g), { name: 'ks', keyspace: undefined });
+  for (const shard of shards) await call(g.createShard.bind(g), { keyspace: 'ks', name: shard });
+  return global;
 }

@@ -3,6 +3,12 @@ import { TopoError, TopoErrorCode, type CommitOp, type CommitRequest, type Store
 import { withReplicationNode } from '../shard-replication';
 import { tryCommit } from './tablet-commit';
 
+/**
+ * Registrations per transaction: each brings two puts and two compares, and etcd refuses a
+ * transaction of more than 128 of either (its default --max-txn-ops).
+ */
+const MAX_BATCH = 48;
+
 interface Member {
   alias: TabletAlias;
   expect: CommitRequest['expect'];
@@ -54,7 +60,7 @@ export class ReplicationBatcher {
     const queue = this.queues.get(graphPath)!;
     try {
       while (queue.length > 0) {
-        const members = queue.splice(0);
+        const members = queue.splice(0, MAX_BATCH);
         try {
           const graph = await this.graph(graphPath);
           const before = graph ? ShardReplication.decode(graph.contents) : ShardReplication.fromPartial({});

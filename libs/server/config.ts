@@ -130,6 +130,9 @@ export function parseConfig(
     throw new ConfigError(`--log-level must be debug, info, warn or error, got ${JSON.stringify(logLevel)}`);
   }
   const tls = serverTls(get('grpc-cert'), get('grpc-key'), get('grpc-ca'), get('grpc-crl'));
+  if (get('authz-policy') !== undefined && !tls?.ca) {
+    throw new ConfigError('--authz-policy needs --grpc-ca: identities come from verified client certificates');
+  }
   const healthListen = get('health-listen');
   if (healthListen !== undefined) checkListen('health-listen', healthListen);
   const etcdTls = etcdTlsFiles(get('etcd-tls-cert'), get('etcd-tls-key'), get('etcd-tls-ca'));

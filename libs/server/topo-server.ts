@@ -8,6 +8,7 @@ import { HEALTH_SERVICE_NAME, HealthService, addHealth, ServingStatus } from './
 import { errorFields, type Logger } from './logger';
 import { acceptFramed, grpcInternals } from './grpc-frames';
 import { addReflection } from './reflection';
+import { Authorizer, PolicyFile, authorizationInterceptor, storeLookups } from './authz';
 import { ReloadingServerCredentials } from './tls';
 
 export interface ServiceRegistration {
@@ -83,15 +84,30 @@ export class TopoServer implements CallTracker {
   }
 
   static async start(options: TopoServerOptions): Promise<TopoServer> {
-    const server = new Server(CHANNEL_OPTIONS);
+    const policy = options.config.authzPolicy !== undefined ? new PolicyFile(options.config.authzPolicy, options.log) : undefined;
+    if (!policy) {
+      options.log.warn(
+        options.config.tls?.ca
+          ? 'no --authz-policy: every caller with a certificate the CA signed may read and write everything'
+          : 'no --authz-policy: every caller may read and write everything (docs/security.md)',
+      );
+    }
+    const authorizer = new Authorizer({
+      policy: () => policy?.policy,
+      lookups: storeLookups(options.store),
+      cell: options.config.extra.cell,
+    });
+    const server = new Server({ ...CHANNEL_OPTIONS, interceptors: [authorizationInterceptor(authorizer, options.log)] });
     // With TLS flags the one gRPC port speaks only TLS: a plaintext client fails its handshake.
     const tls = options.config.tls ? new ReloadingServerCredentials(options.config.tls, options.log, options.tlsReloadIntervalMs) : undefined;
     if (!tls) options.log.warn('plaintext gRPC: no --grpc-cert/--grpc-key, every caller is trusted (docs/security.md)');
     const port = await bind(server, options.config.listen, tls ?? ServerCredentials.createInsecure()).catch((err: unknown) => {
       tls?.close();
+      policy?.close();
       throw err;
     });
     const topo = new TopoServer(server, tls, port, options.store, options.log, options.config);
+    if (policy) topo.onShutdown(async () => policy.close());
     const services = options.services(topo);
     for (const service of services) server.addService(acceptFramed(service.definition), service.implementation);
     const internals = grpcInternals();

@@ -65,4 +65,4 @@ export {
 export { SrvKeyspaces, SrvVSchemas, validateSrvKeyspace, type SrvKeyspaceRecord, type SrvVSchemaRecord } from './serving-graph';
 export { computeSrvKeyspace, computeSrvVSchema, canonicalJson, SERVED_TABLET_TYPES, type ShardInput } from './rebuild';
 export { CellTopology, type CellTopologyOptions } from './cell-topology';
-export { parseAliveRouting, type AliveRouting } from './private/tablet-commit';
+export { parseAliveRouting, parseAliveMarker, type AliveRouting, type AliveMarker } from './private/tablet-commit';

@@ -15,7 +15,7 @@ import type { CallTracker } from '../handlers';
 import { Logger } from '../logger';
 import { PATH_SERVICE_NAME, pathService } from '../path-service';
 import { TopoServer } from '../topo-server';
-import type { ServerTlsFiles } from '.';
+import { identityOf, type ServerTlsFiles } from '.';
 
 let dir: string;
 let ca: CertificateAuthority;
@@ -220,5 +220,17 @@ describe('--health-listen', () => {
     await expect(call(health.check.bind(health), { service: '' })).resolves.toEqual({ status: 1 });
     expect(await codeOf(listDir(path))).toBe(status.UNIMPLEMENTED);
     expect(served.handled()).toBe(0);
+  });
+});
+
+describe('identityOf', () => {
+  const cert = (fields: Record<string, unknown>) => ({ sslPeerCertificate: fields as never });
+
+  it('takes the first URI SAN, else the subject CN, else nothing', () => {
+    expect(identityOf(cert({ subject: { CN: 'alice' }, subjectaltname: 'DNS:localhost, URI:spiffe://a/b, URI:spiffe://c' }))).toBe('spiffe://a/b');
+    expect(identityOf(cert({ subject: { CN: 'alice' }, subjectaltname: 'URI:"spiffe://a/b,c"' }))).toBe('spiffe://a/b,c');
+    expect(identityOf(cert({ subject: { CN: 'alice' }, subjectaltname: 'DNS:localhost' }))).toBe('alice');
+    expect(identityOf(cert({}))).toBeUndefined();
+    expect(identityOf({})).toBeUndefined();
   });
 });

@@ -20,6 +20,17 @@ export interface CellsAliasRecord {
 
 const label = (name: string): string => `cells alias ${quote(name)}`;
 
+/** The checks of an alias on its own: at least one cell, each a valid name, none twice. */
+export function validateCellsAliasCells(alias: CellsAlias): void {
+  if (alias.cells.length === 0) throw fieldError('cells_alias.cells', 'is empty — an alias names at least one cell');
+  const seen = new Set<string>();
+  alias.cells.forEach((cell, index) => {
+    validateCellName(cell, `cells_alias.cells[${index}]`);
+    if (seen.has(cell)) throw fieldError(`cells_alias.cells[${index}]`, `${quote(cell)} is listed twice`);
+    seen.add(cell);
+  });
+}
+
 export class CellsAliases {
   constructor(private readonly store: Store) {}
 
@@ -87,13 +98,7 @@ export class CellsAliases {
    * linger in an alias, and that must not block unrelated changes to the alias.
    */
   private async validate(name: string, alias: CellsAlias, previous: CellsAlias | undefined): Promise<void> {
-    if (alias.cells.length === 0) throw fieldError('cells_alias.cells', 'is empty — an alias names at least one cell');
-    const seen = new Set<string>();
-    alias.cells.forEach((cell, index) => {
-      validateCellName(cell, `cells_alias.cells[${index}]`);
-      if (seen.has(cell)) throw fieldError(`cells_alias.cells[${index}]`, `${quote(cell)} is listed twice`);
-      seen.add(cell);
-    });
+    validateCellsAliasCells(alias);
     await refuseIfExists(this.store, cellInfoPath(name), `${label(name)}: the name is already used by a cell`);
     const added = alias.cells.filter((cell) => !previous?.cells.includes(cell));
     for (const cell of added) {

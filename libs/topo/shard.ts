@@ -27,7 +27,7 @@ export interface CreateShardOptions {
   lockTimeoutMs?: number;
 }
 
-function validateShard(shard: Shard, previous: Shard | undefined): void {
+export function validateShard(shard: Shard, previous: Shard | undefined): void {
   if (previous !== undefined && !keyRangeEquals(shard.keyRange, previous.keyRange)) {
     throw fieldError(
       'shard.key_range',

@@ -41,7 +41,7 @@ const tablet = Tablet.fromPartial({ alias: { cell: 'zone1', uid: 100 }, hostname
 
 /** Every record path Vitess reads, with a valid record of its kind. */
 const RECORDS: Array<[string, Uint8Array]> = [
-  ['cells/zone1/CellInfo', CellInfo.encode({ serverAddress: '127.0.0.1:16000', root: '/topo/zone1', region: '' }).finish()],
+  ['cells/zone1/CellInfo', CellInfo.encode({ serverAddress: '127.0.0.1:16000', root: '/topo/zone1' }).finish()],
   ['cells_aliases/east/CellsAlias', CellsAlias.encode({ cells: ['zone1'] }).finish()],
   ['keyspaces/ks/Keyspace', Keyspace.encode(Keyspace.fromPartial({})).finish()],
   ['keyspaces/ks/VSchema', Buffer.from('{"sharded":true}')],

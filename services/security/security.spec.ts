@@ -286,3 +286,17 @@ describe('the policy', () => {
     await until('the router to have its role back', () => call(g.listKeyspaces.bind(g), {}).then(() => true, () => false), 5000);
   });
 });
+
+describe('records that cannot be poisoned', () => {
+  it('ListTablets skips a record written around the checks, and says so', async () => {
+    await cell.store.create('tablets/zone1-0000000666/Tablet', Buffer.from('garbage'));
+    const c = cellAs(alice);
+    const listed = await call(c.listTablets.bind(c), { keyspace: '', shard: '', tabletTypes: [] });
+    expect(listed.undecodable).toEqual(['tablets/zone1-0000000666/Tablet']);
+    expect(listed.tablets.map((t) => t.tablet?.alias?.uid)).toContain(100);
+    // Through the path API even an operator cannot write one.
+    const p = cellPathAs(alice);
+    expect(await codeOf(call(p.create.bind(p), { path: 'tablets/zone1-0000000667/Tablet', contents: Buffer.from('garbage') }))).toBe(status.INVALID_ARGUMENT);
+    await cell.store.delete('tablets/zone1-0000000666/Tablet', null);
+  });
+});

@@ -16,6 +16,7 @@ import { AcquireLockRequest, GlobalTopoServiceClient, LockKind, UpdateShardField
 import { PathServiceClient } from '../../libs/proto/gen/topo/path/v1/path';
 import { openStore } from '../../libs/store';
 import { call, codeOf } from '../../libs/testing/grpc-call';
+import { run } from '../../libs/client/cli/main';
 import { grpcurl } from '../../libs/testing/grpcurl';
 import { until } from '../../libs/testing/until';
 import { startCellTopo, type CellTopoFixture } from '../cell-topo/cell-topo.fixture';
@@ -118,6 +119,23 @@ describe('transport', () => {
     const noCert = openStore({ backend: 'etcd', endpoints: etcd().endpoints, root: '/x', requestTimeoutMs: 1000, tls: { ca: ca.caCert } });
     await expect(noCert.get('anything')).rejects.toThrow();
     await noCert.close();
+  });
+
+  it('topoctl takes the CA, certificate and key', async () => {
+    const topoctl = async (args: string[], env: Record<string, string> = {}) => {
+      let stdout = '';
+      let stderr = '';
+      const io = { stdout: { write: (c: string | Uint8Array) => (stdout += String(c)) }, stderr: { write: (c: string | Uint8Array) => (stderr += String(c)) }, env };
+      return { code: await run(['--global', global.address, ...args], io), stdout, stderr };
+    };
+    const tls = ['--grpc-ca', ca.caCert, '--grpc-cert', alice.cert, '--grpc-key', alice.key];
+    expect(await topoctl(['keyspaces', 'list', ...tls])).toMatchObject({ code: 0, stdout: expect.stringContaining('ks') });
+    expect(await topoctl(['keyspaces', 'list'], { TOPO_GRPC_CA: ca.caCert, TOPO_GRPC_CERT: router.cert, TOPO_GRPC_KEY: router.key })).toMatchObject({ code: 0 });
+    expect(await topoctl(['keyspaces', 'create', 'nope', '--grpc-ca', ca.caCert, '--grpc-cert', router.cert, '--grpc-key', router.key])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('PERMISSION_DENIED'),
+    });
+    expect((await topoctl(['keyspaces', 'list', '--timeout', '2s'])).code).toBe(1);
   });
 
   it('the real grpcurl lists, describes and invokes with -cacert -cert -key', async () => {

@@ -5,6 +5,7 @@ import { openStore, type Store } from '../store';
 import { call, codeOf } from '../testing/grpc-call';
 import { Logger } from './logger';
 import { PATH_SERVICE_NAME, pathService } from './path-service';
+import { serviceWatchHub } from './service-hub';
 import { TopoServer } from './topo-server';
 
 let store: Store;
@@ -27,7 +28,7 @@ beforeAll(async () => {
     },
     store,
     log: new Logger({}, 'error'),
-    services: (tracker) => [{ name: PATH_SERVICE_NAME, ...pathService(store, tracker) }],
+    services: (tracker) => [{ name: PATH_SERVICE_NAME, ...pathService(store, tracker, serviceWatchHub(store, tracker)) }],
   });
   client = new PathServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
 });

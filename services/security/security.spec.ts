@@ -175,7 +175,7 @@ describe('tablet identities', () => {
   });
 
   it('records the identity as the registration holder', async () => {
-    const alive = await cell.store.get('tablets/zone1-0000000100/Alive');
+    const alive = await cell.store.get('liveness/zone1-0000000100');
     expect(JSON.parse(Buffer.from(alive.contents).toString())).toMatchObject({ identity: 'spiffe://topo.test/tablet/zone1-100' });
   });
 

@@ -14,6 +14,7 @@ import type { ServerConfig } from '../config';
 import type { CallTracker } from '../handlers';
 import { Logger } from '../logger';
 import { PATH_SERVICE_NAME, pathService } from '../path-service';
+import { serviceWatchHub } from '../service-hub';
 import { TopoServer } from '../topo-server';
 import { identityOf, type ServerTlsFiles } from '.';
 
@@ -73,7 +74,7 @@ async function start(tls: ServerTlsFiles | undefined, extra: Partial<ServerConfi
     log: new Logger({}, 'error'),
     tlsReloadIntervalMs: 50,
     services: (tracker: CallTracker) => {
-      const { definition, implementation } = pathService(store, tracker);
+      const { definition, implementation } = pathService(store, tracker, serviceWatchHub(store, tracker));
       const counted = Object.fromEntries(
         Object.entries(implementation).map(([name, handler]) => [
           name,

@@ -1,3 +1,4 @@
+import { Etcd3 } from 'etcd3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,5 +43,25 @@ describe('the etcd store over TLS with client certificates', () => {
       })().catch(() => undefined);
       await lock.unlock();
     }
+  });
+});
+
+describe('the etcd store with user/password authentication', () => {
+  const authEtcd = useEtcdCluster();
+
+  it('works with the user and password, and is refused without them', async () => {
+    const admin = new Etcd3({ hosts: authEtcd().endpoints });
+    await admin.auth.roleAdd({ name: 'root' });
+    await admin.auth.userAdd({ name: 'root', password: 'hunter2' });
+    await admin.auth.userGrantRole({ user: 'root', role: 'root' });
+    await admin.auth.authEnable();
+    admin.close();
+    const authed = openStore({ backend: 'etcd', endpoints: authEtcd().endpoints, root: '/auth', requestTimeoutMs: 2000, auth: { username: 'root', password: 'hunter2' } });
+    const version = await authed.create('a/file', Buffer.from('x'));
+    expect((await authed.get('a/file')).version).toBe(version);
+    await authed.close();
+    const anonymous = openStore({ backend: 'etcd', endpoints: authEtcd().endpoints, root: '/auth', requestTimeoutMs: 2000 });
+    await expect(anonymous.get('a/file')).rejects.toThrow();
+    await anonymous.close();
   });
 });

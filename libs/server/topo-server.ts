@@ -120,6 +120,8 @@ export class TopoServer implements CallTracker {
       // Kubernetes probes cannot present a client certificate: they get health and nothing else.
       topo.healthServer = new Server();
       addHealth(topo.healthServer, topo.health);
+      // Reflection of the health service alone, so grpcurl can call it there too.
+      addReflection(topo.healthServer, { services: [HEALTH_SERVICE_NAME], descriptorSet: readDescriptorSet() });
       topo.healthPort = await bind(topo.healthServer, options.config.healthListen, ServerCredentials.createInsecure());
     }
     addReflection(server, {

@@ -9,6 +9,7 @@ import { HealthClient } from '../../proto/gen/grpc/health/v1/health';
 import { PathServiceClient } from '../../proto/gen/topo/path/v1/path';
 import { openStore } from '../../store';
 import { call, codeOf } from '../../testing/grpc-call';
+import { grpcurl } from '../../testing/grpcurl';
 import { until } from '../../testing/until';
 import type { ServerConfig } from '../config';
 import type { CallTracker } from '../handlers';
@@ -221,6 +222,8 @@ describe('--health-listen', () => {
     await expect(call(health.check.bind(health), { service: '' })).resolves.toEqual({ status: 1 });
     expect(await codeOf(listDir(path))).toBe(status.UNIMPLEMENTED);
     expect(served.handled()).toBe(0);
+    const listed = await grpcurl(healthAddress, ['list']);
+    expect(listed.stdout.trim().split('\n').filter((name) => !name.startsWith('grpc.reflection.'))).toEqual(['grpc.health.v1.Health']);
   });
 });
 

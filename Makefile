@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps etcd-server tools runtime proto lint typecheck build test bench bench-quick up demo reset clean
+.PHONY: all deps etcd-server openssl tools runtime proto lint typecheck build test bench bench-quick up demo reset clean
 
 all: test
 
@@ -25,7 +25,7 @@ GRPCURL := $(TOOLS_BIN)/grpcurl
 
 # System packages the tests and the local stack need. Installs Debian's etcd-server when
 # `etcd` is missing and this user can install packages; otherwise says what to install.
-deps: etcd-server tools
+deps: etcd-server openssl tools
 
 etcd-server:
 	@if command -v etcd >/dev/null 2>&1 || [ -n "$$ETCD_BIN" ]; then \
@@ -38,6 +38,21 @@ etcd-server:
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null; \
 	else \
 	  echo "etcd is missing: install an etcd server 3.4 or newer (Debian: apt-get install etcd-server) or set ETCD_BIN" >&2; \
+	  exit 1; \
+	fi
+
+# openssl makes the certificates of the TLS tests and of TLS=1 make up.
+openssl:
+	@if command -v openssl >/dev/null 2>&1; then \
+	  echo "openssl: $$(command -v openssl)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's openssl"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
+	  echo "installing Debian's openssl with sudo"; \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; \
+	else \
+	  echo "openssl is missing: install it (Debian: apt-get install openssl)" >&2; \
 	  exit 1; \
 	fi
 
@@ -101,7 +116,7 @@ bench-quick: deps proto
 	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams 100,1000 --duration 4 --registrations 300
 
 # Needs etcd (not with BACKEND=memory), never Go or grpcurl; builds topoctl so it starts fast.
-up: $(if $(filter memory,$(BACKEND)),,etcd-server) build
+up: $(if $(filter memory,$(BACKEND)),,etcd-server) $(if $(TLS),openssl) build
 	node -r ts-node/register/transpile-only deploy/stack/up.ts
 
 # Simulated tablets in every cell and a router printing its live view; needs `make up`.

@@ -10,7 +10,7 @@ export interface EtcdClusterOptions {
   dataDir?: string;
   /** Keep the data dir on stop(); `make up` keeps a persistent dir under ./.data. */
   keepData?: boolean;
-  /** Default 127.0.0.1. Only IPv4 loopback: the cluster has no TLS and no auth. */
+  /** Default 127.0.0.1. Only IPv4 loopback: peers talk plaintext. */
   host?: string;
   /** Fixed client ports, one per member (`make up`); default: free ports picked at start. */
   clientPorts?: number[];
@@ -22,6 +22,18 @@ export interface EtcdClusterOptions {
   logFile?: string;
   /** How long start() and restart() wait for health; default 20000. */
   startTimeoutMs?: number;
+  /**
+   * Serve clients over TLS (https client URLs) and require client certificates signed by
+   * `ca` (etcd's --client-cert-auth). The harness's health probe presents `cert`/`key`.
+   */
+  tls?: EtcdTlsFiles;
+}
+
+/** PEM files: the members' certificate and key (valid for 127.0.0.1) and the CA of their clients. */
+export interface EtcdTlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
 }
 
 /** Options checked and defaulted; the data dir exists once this is built. */
@@ -37,6 +49,7 @@ export interface ClusterSettings {
   readonly extraFlags: readonly string[];
   readonly logFile: string | undefined;
   readonly startTimeoutMs: number;
+  readonly tls: EtcdTlsFiles | undefined;
 }
 
 const LOOPBACK_IPV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
@@ -81,6 +94,7 @@ export function resolveSettings(options: EtcdClusterOptions): ClusterSettings {
     extraFlags: options.extraFlags ?? [],
     logFile: options.logFile === undefined ? undefined : resolve(options.logFile),
     startTimeoutMs: options.startTimeoutMs ?? 20_000,
+    tls: options.tls,
   };
 }
 

@@ -8,7 +8,7 @@ import {
 import { resolveSettings, type ClusterSettings, type EtcdClusterOptions } from './cluster-options';
 import { memberDataDir, memberLogFile, removeClusterData, removeMemberDirs } from './data-dir';
 import { EtcdMemberExitedError, EtcdMemberProcess, type EtcdMember } from './etcd-member';
-import { httpUrl, memberFlags } from './member-flags';
+import { clientUrlOf, httpUrl, memberFlags } from './member-flags';
 import { etcdProcesses } from './process-registry';
 
 /** Port picking can race with other processes; a few fresh tries make that invisible. */
@@ -122,13 +122,14 @@ function createMember(
   const dataDir = memberDataDir(settings, member.name);
   return new EtcdMemberProcess({
     name: member.name,
-    clientUrl: httpUrl(settings.host, member.clientPort),
+    clientUrl: clientUrlOf(settings.host, member.clientPort, settings.tls),
     peerUrl: httpUrl(settings.host, member.peerPort),
     dataDir,
     logFile: memberLogFile(settings, member.name),
     binary: settings.binary,
-    args: memberFlags(layout, member, settings.host, dataDir, settings.extraFlags),
+    args: memberFlags(layout, member, settings.host, dataDir, settings.extraFlags, settings.tls),
     startTimeoutMs: settings.startTimeoutMs,
+    tls: settings.tls,
   });
 }
 

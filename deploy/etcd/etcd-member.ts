@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { findExecutable } from './etcd-binary';
+import type { EtcdTlsFiles } from './cluster-options';
 import { probeHealth } from './health-probe';
 import { readLogTail, RUN_MARKER } from './log-tail';
 import { etcdProcesses } from './process-registry';
@@ -39,6 +40,7 @@ export interface MemberSpec {
   readonly binary: string;
   readonly args: readonly string[];
   readonly startTimeoutMs: number;
+  readonly tls?: EtcdTlsFiles;
 }
 
 /** A member process exited while it was expected to run; carries its last log lines. */
@@ -145,7 +147,7 @@ export class EtcdMemberProcess implements EtcdMember {
         throw new EtcdMemberExitedError(this.name, this.lastExit, readLogTail(this.logFile));
       }
       const remaining = deadline - Date.now();
-      if (await probeHealth(this.clientUrl, Math.max(1, Math.min(PROBE_TIMEOUT_MS, remaining)))) {
+      if (await probeHealth(this.clientUrl, Math.max(1, Math.min(PROBE_TIMEOUT_MS, remaining)), this.spec.tls)) {
         return;
       }
       if (Date.now() >= deadline) {

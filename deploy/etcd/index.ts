@@ -1,4 +1,4 @@
 export { EtcdCluster } from './etcd-cluster';
-export type { EtcdClusterOptions } from './cluster-options';
+export type { EtcdClusterOptions, EtcdTlsFiles } from './cluster-options';
 export { EtcdMemberExitedError, type EtcdMember } from './etcd-member';
 export { MISSING_ETCD_HINT } from './etcd-binary';

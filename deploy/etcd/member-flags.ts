@@ -1,7 +1,13 @@
 import type { ClusterLayout, MemberLayout } from './cluster-layout';
+import type { EtcdTlsFiles } from './cluster-options';
 
 export function httpUrl(host: string, port: number): string {
   return `http://${host}:${port}`;
+}
+
+/** A member's client URL: https when the cluster serves clients over TLS. */
+export function clientUrlOf(host: string, port: number, tls: EtcdTlsFiles | undefined): string {
+  return `${tls ? 'https' : 'http'}://${host}:${port}`;
 }
 
 /**
@@ -15,8 +21,9 @@ export function memberFlags(
   host: string,
   memberDataDir: string,
   extraFlags: readonly string[],
+  tls?: EtcdTlsFiles,
 ): string[] {
-  const clientUrl = httpUrl(host, member.clientPort);
+  const clientUrl = clientUrlOf(host, member.clientPort, tls);
   const peerUrl = httpUrl(host, member.peerPort);
   const initialCluster = layout.members
     .map((m) => `${m.name}=${httpUrl(host, m.peerPort)}`)
@@ -43,6 +50,9 @@ export function memberFlags(
     '--election-timeout=500',
     '--logger=zap',
     '--log-outputs=stderr',
+    ...(tls
+      ? [`--cert-file=${tls.cert}`, `--key-file=${tls.key}`, `--trusted-ca-file=${tls.ca}`, '--client-cert-auth=true']
+      : []),
     ...extraFlags,
   ];
 }

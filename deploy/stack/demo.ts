@@ -5,11 +5,17 @@
  *   node -r ts-node/register/transpile-only deploy/stack/demo.ts [--global 127.0.0.1:15999] [--duration 30]
  */
 import { parseArgs } from 'node:util';
-import { credentials } from '@grpc/grpc-js';
+import { join } from 'node:path';
 import { RouterView, TabletAgent, type TabletViewChange } from '../../libs/client';
 import { unaryCall } from '../../libs/client/unary-call';
 import { Tablet, TabletType, tabletTypeToJSON } from '../../libs/proto';
 import { GlobalTopoServiceClient, UpdateShardFieldsRequest } from '../../libs/proto/gen/topo/global/v1/global';
+import { channelCredentials, type ClientTlsFiles } from '../../libs/client/channel-credentials';
+import { DEMO_FIRST_UID, DEMO_TABLETS_PER_CELL, stackTls } from './stack-tls';
+
+// TLS=1: the certificates `TLS=1 make up` made: operator for setup, router, one per tablet.
+const tls = process.env.TLS === '1' ? stackTls(join(process.env.DATA_DIR ?? '.data', 'tls')) : undefined;
+const tlsFor = (name: string): ClientTlsFiles | undefined => tls && { ca: tls.ca, ...tls.files(name) };
 
 const { values } = parseArgs({
   options: {
@@ -21,7 +27,8 @@ const { values } = parseArgs({
 });
 
 const SHARDS = ['-80', '80-'];
-const UID_BASE = 1000;
+// The uids `TLS=1 make up` issues tablet certificates for.
+const UID_BASE = DEMO_FIRST_UID;
 
 /**
  * One primary per shard, in the first cell, as in a real deployment; every other tablet is
@@ -47,7 +54,7 @@ function line(change: TabletViewChange): string {
 }
 
 async function main(): Promise<void> {
-  const global = new GlobalTopoServiceClient(values.global!, credentials.createInsecure());
+  const global = new GlobalTopoServiceClient(values.global!, channelCredentials(tlsFor('operator')));
   await ensure(unaryCall(global.createKeyspace.bind(global), { name: 'commerce', keyspace: undefined }));
   for (const shard of SHARDS) await ensure(unaryCall(global.createShard.bind(global), { keyspace: 'commerce', name: shard }));
   const cells = (await unaryCall(global.listCellInfos.bind(global), {})).names;
@@ -69,7 +76,7 @@ async function main(): Promise<void> {
   }
   global.close();
 
-  const router = new RouterView({ globalAddress: values.global! });
+  const router = new RouterView({ globalAddress: values.global!, tls: tlsFor('router') });
   await router.start();
   const summary = (): string =>
     cells
@@ -85,12 +92,14 @@ async function main(): Promise<void> {
   });
 
   const perCell = Number(values['tablets-per-cell']);
+  if (tls && perCell > DEMO_TABLETS_PER_CELL) throw new Error(`TLS=1: make up issued certificates for ${DEMO_TABLETS_PER_CELL} tablets per cell`);
   const agents: TabletAgent[] = [];
   const make = (cell: string, i: number): TabletAgent => {
     starting.add(aliasOf(cell, i));
     return new TabletAgent({
       address: addresses.get(cell)!,
       ttlSeconds: 3,
+      tls: tlsFor(`tablet-${cell}-${UID_BASE + i}`),
       tablet: Tablet.fromPartial({
         alias: { cell, uid: UID_BASE + i },
         hostname: `${cell}-tablet-${UID_BASE + i}`,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
-import type { EtcdMember } from '../etcd';
+import { request, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { EtcdMember, EtcdTlsFiles } from '../etcd';
 import { RUN_MARKER } from '../etcd/log-tail';
 import { describeHolder, portHolder } from './port-holder';
 
@@ -16,7 +17,7 @@ interface MemberListResponse {
  * (etcd logs `local-member-id` as it opens it), and the port must be held by this
  * member's process. Resolves with the member id (hex, as etcdctl prints it).
  */
-export async function verifyEtcdMember(member: EtcdMember): Promise<string> {
+export async function verifyEtcdMember(member: EtcdMember, tls?: EtcdTlsFiles): Promise<string> {
   const fail = (why: string): Error =>
     new Error(
       `${member.clientUrl} is not the etcd this stack started (${member.name}, data ${member.dataDir}): ${why}. ` +
@@ -27,7 +28,7 @@ export async function verifyEtcdMember(member: EtcdMember): Promise<string> {
   if (holder !== undefined && member.pid !== undefined && holder.pid !== member.pid) {
     throw fail(`the port is held by ${describeHolder(holder)}, not by pid ${member.pid}`);
   }
-  const answer = await postJson<MemberListResponse>(`${member.clientUrl}/v3/cluster/member/list`, {});
+  const answer = await postJson<MemberListResponse>(`${member.clientUrl}/v3/cluster/member/list`, {}, 3000, tls);
   const id = answer.header?.member_id;
   const self = answer.members?.find((m) => m.ID === id);
   if (id === undefined || self === undefined) throw fail('it does not say which member it is');
@@ -54,9 +55,13 @@ function loggedMemberId(logFile: string): string | undefined {
   return /"local-member-id":"([0-9a-f]+)"/.exec(launch)?.[1]?.padStart(16, '0');
 }
 
-function postJson<T>(url: string, body: unknown, timeoutMs = 3000): Promise<T> {
+function postJson<T>(url: string, body: unknown, timeoutMs = 3000, tls?: EtcdTlsFiles): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, timeout: timeoutMs, headers: { 'content-type': 'application/json' } }, (res) => {
+    const options = { method: 'POST', agent: false, timeout: timeoutMs, headers: { 'content-type': 'application/json' } };
+    // An etcd serving TLS with --client-cert-auth answers only a client presenting a certificate.
+    const secure = tls ? { ...options, ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : undefined;
+    const req = secure ? httpsRequest(url, secure, onResponse) : request(url, options, onResponse);
+    function onResponse(res: IncomingMessage): void {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -67,7 +72,7 @@ function postJson<T>(url: string, body: unknown, timeoutMs = 3000): Promise<T> {
           reject(new Error(`${url} answered ${res.statusCode}: ${text.slice(0, 200)}`));
         }
       });
-    });
+    }
     req.on('timeout', () => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(JSON.stringify(body));

@@ -171,3 +171,45 @@ describe('the local stack and etcd it did not start', () => {
     }
   }, 60_000);
 });
+
+describe('TLS=1', () => {
+  it('puts every process on mTLS with a throwaway CA; the demo, topoctl and grpcurl use its certificates', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'topo-up-tls-'));
+    const base = 34500 + ((process.pid * 7) % 2000);
+    const up = node('deploy/stack/up.ts', ['--data-dir', dataDir, '--global-port', String(base + 5000), '--global-topo-port', String(base)], {
+      BACKEND: 'etcd',
+      TLS: '1',
+    });
+    try {
+      await up.waitFor(UP, 90_000);
+      const printed = up.lines.join('\n');
+      const exported = /export TOPO_GRPC_CA=(\S+) TOPO_GRPC_CERT=(\S+) TOPO_GRPC_KEY=(\S+)/.exec(printed);
+      expect(exported).not.toBeNull();
+      const [, ca, cert, key] = exported!;
+      expect(printed).toContain(`-cacert ${ca} -cert ${cert} -key ${key} 127.0.0.1:${base} list`);
+
+      const demo = node('deploy/stack/demo.ts', ['--global', `127.0.0.1:${base}`, '--duration', '4', '--churn-ms', '700', '--tablets-per-cell', '2'], {
+        TLS: '1',
+        DATA_DIR: dataDir,
+      });
+      expect(await demo.exited).toBe(0);
+      expect(demo.lines.join('\n')).toContain('[demo] 4 tablets registered in zone1, zone2');
+
+      const env = { ...process.env, TOPO_GRPC_CA: ca, TOPO_GRPC_CERT: cert, TOPO_GRPC_KEY: key };
+      const topoctl = (...args: string[]): string =>
+        execFileSync(join(repo, 'bin', 'topoctl'), ['--global', `127.0.0.1:${base}`, ...args], { encoding: 'utf8', env });
+      expect(topoctl('keyspaces', 'list')).toContain('commerce');
+      expect((await grpcurl(`127.0.0.1:${base}`, ['list'], { tls: { ca, cert, key } })).stdout).toContain('topo.global.v1.GlobalTopoService');
+      expect((await grpcurl(`127.0.0.1:${base}`, ['list'])).code).not.toBe(0);
+
+      up.interrupt();
+      await up.exited;
+      expect(up.lines).toContain('[up] stopped');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(processesMentioning(dataDir)).toEqual([]);
+    } finally {
+      up.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

@@ -10,7 +10,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { credentials } from '@grpc/grpc-js';
 import { EtcdCluster } from '../etcd';
 import { loadLayout } from '../etcd/cluster-layout';
 import { GlobalTopoServiceClient } from '../../libs/proto/gen/topo/global/v1/global';
@@ -19,6 +18,8 @@ import { assertPortsFree, type WantedPort } from './port-holder';
 import { verifyEtcdMember } from './etcd-identity';
 import { ServiceProcess } from './service-process';
 import { Supervisor } from './supervisor';
+import { channelCredentials } from '../../libs/client/channel-credentials';
+import { createStackTls, serviceTlsArgs } from './stack-tls';
 
 const { values } = parseArgs({
   options: {
@@ -149,14 +150,20 @@ async function main(): Promise<void> {
   try {
     const storeArgs = new Map<string, string[]>();
     const etcdLines: string[] = [];
+    // TLS=1: every process on mTLS with a fresh throwaway CA, the policy in force, etcd on TLS.
+    const tls = process.env.TLS === '1' ? createStackTls(join(dataDir, 'tls'), cells) : undefined;
+    if (tls) log(`TLS: throwaway CA, certificates and policy in ${shown(tls.dir)}`);
+    const etcdTls = tls && { ...tls.files('etcd'), ca: tls.ca };
+    const verify = (member: Parameters<typeof verifyEtcdMember>[0]): Promise<string> => verifyEtcdMember(member, etcdTls);
+    const tlsArgs = (name: string): string[] => (tls ? serviceTlsArgs(tls, name, !memory) : []);
     const startEtcd = async (name: string, port: number): Promise<void> => {
       const dir = join(dataDir, `etcd-${name}`);
       log(`starting ${name} etcd on 127.0.0.1:${port} (data ${shown(dir)})`);
-      const etcd = await EtcdCluster.start({ dataDir: dir, keepData: true, clientPorts: [port], extraFlags: LOCAL_ETCD_FLAGS });
+      const etcd = await EtcdCluster.start({ dataDir: dir, keepData: true, clientPorts: [port], extraFlags: LOCAL_ETCD_FLAGS, tls: etcdTls });
       clusters.push(etcd);
       const member = etcd.members[0];
-      const id = await verifyEtcdMember(member);
-      supervisor.etcd(`${name} etcd`, member, verifyEtcdMember);
+      const id = await verify(member);
+      supervisor.etcd(`${name} etcd`, member, verify);
       storeArgs.set(name, ['--etcd-endpoints', etcd.endpoints.join(',')]);
       const roots = name === 'global' && layout === 'shared' ? ['global', ...cells] : [name];
       etcdLines.push(`${`${name} etcd:`.padEnd(22)}${etcd.endpoints.join(',')}  member ${id}  root ${roots.map((r) => `/topo/${r}`).join(', ')}  (logs ${shown(member.logFile)})`);
@@ -179,11 +186,12 @@ async function main(): Promise<void> {
     await supervisor.service('global-topo', () =>
       ServiceProcess.start({
         main: join(repo, 'services', 'global-topo', 'main.ts'),
-        args: [...storeArgs.get('global')!, '--listen', globalAddress, '--root', '/topo/global'],
+        args: [...storeArgs.get('global')!, '--listen', globalAddress, '--root', '/topo/global', ...tlsArgs('global-topo')],
         logFile: globalLog,
       }),
     );
-    const client = new GlobalTopoServiceClient(globalAddress, credentials.createInsecure());
+    const operator = tls && { ca: tls.ca, ...tls.files('operator') };
+    const client = new GlobalTopoServiceClient(globalAddress, channelCredentials(operator));
     const cellAddresses = new Map<string, string>();
     for (const [index, cell] of cells.entries()) {
       const address = `127.0.0.1:${cellTopoPort(index)}`;
@@ -198,7 +206,11 @@ async function main(): Promise<void> {
       await supervisor.service(`cell-topo ${cell}`, () =>
         ServiceProcess.start({
           main: join(repo, 'services', 'cell-topo', 'main.ts'),
-          args: [...storeArgs.get(cell)!, '--cell', cell, '--global-topo', globalAddress, '--root', `/topo/${cell}`, '--listen', address],
+          args: [
+            ...storeArgs.get(cell)!,
+            ...['--cell', cell, '--global-topo', globalAddress, '--root', `/topo/${cell}`, '--listen', address],
+            ...tlsArgs(`cell-topo-${cell}`),
+          ],
           logFile: join(dataDir, `cell-topo-${cell}.log`),
         }),
       );
@@ -217,19 +229,24 @@ async function main(): Promise<void> {
     const firstCell = cells[0];
     const firstAddress = cellAddresses.get(firstCell);
     const g = globalTopoPort === 15999 ? '' : ` --global ${globalAddress}`;
+    const grpcurlTls = operator ? `-cacert ${shown(operator.ca)} -cert ${shown(operator.cert)} -key ${shown(operator.key)}` : '-plaintext';
+    if (operator) {
+      console.log('mTLS is on: topoctl and grpcurl present the operator certificate (TLS=1 make demo uses the tablet and router ones):');
+      console.log(`  export TOPO_GRPC_CA=${shown(operator.ca)} TOPO_GRPC_CERT=${shown(operator.cert)} TOPO_GRPC_KEY=${shown(operator.key)}`);
+    }
     console.log('Try, in order (from the repository):');
     console.log(`  bin/topoctl${g} health`);
     console.log(`  bin/topoctl${g} keyspaces create commerce`);
     console.log(`  bin/topoctl${g} shards create commerce/-80`);
-    console.log(`  ${grpcurl} -plaintext ${globalAddress} list`);
-    console.log(`  ${grpcurl} -plaintext -d '{"name":"commerce"}' ${globalAddress} topo.global.v1.GlobalTopoService/GetKeyspace`);
-    console.log(`  ${grpcurl} -plaintext -d '{"keyspace":"commerce","name":"80-"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateShard`);
+    console.log(`  ${grpcurl} ${grpcurlTls} ${globalAddress} list`);
+    console.log(`  ${grpcurl} ${grpcurlTls} -d '{"name":"commerce"}' ${globalAddress} topo.global.v1.GlobalTopoService/GetKeyspace`);
+    console.log(`  ${grpcurl} ${grpcurlTls} -d '{"keyspace":"commerce","name":"80-"}' ${globalAddress} topo.global.v1.GlobalTopoService/CreateShard`);
     console.log('Live, each until Ctrl-C (one terminal each):');
     console.log(`  bin/topoctl${g} tablets register ${firstCell}-100 --keyspace commerce --shard -80 --type REPLICA`);
     console.log(`  bin/topoctl${g} watch --cell ${firstCell}`);
     console.log(`  bin/topoctl${g} watch --path /`);
-    console.log(`  ${grpcurl} -plaintext -d '{"path":""}' ${globalAddress} topo.path.v1.PathService/WatchRecursive`);
-    console.log(`  ${grpcurl} -plaintext -d '{}' ${firstAddress} topo.cell.v1.CellTopoService/WatchTablets`);
+    console.log(`  ${grpcurl} ${grpcurlTls} -d '{"path":""}' ${globalAddress} topo.path.v1.PathService/WatchRecursive`);
+    console.log(`  ${grpcurl} ${grpcurlTls} -d '{}' ${firstAddress} topo.cell.v1.CellTopoService/WatchTablets`);
     if (grpcurl === 'grpcurl') console.log('  (grpcurl: `make tools` installs the pinned one into .tools/bin)');
     console.log('');
     if (values['exit-after-start']) {

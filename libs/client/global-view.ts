@@ -1,5 +1,6 @@
-import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { ChangeType, PathServiceClient, type WatchRecursiveResponse } from '../proto/gen/topo/path/v1/path';
+import { channelCredentials, tlsChannelOptions, type ClientTlsFiles } from './channel-credentials';
 
 export interface GlobalViewOptions {
   /** global-topo's address, host:port. */
@@ -7,6 +8,8 @@ export interface GlobalViewOptions {
   /** Longest wait between reconnection attempts. */
   maxBackoffMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** TLS files; unset: plaintext. */
+  tls?: ClientTlsFiles;
 }
 
 const KEYSPACE = /^keyspaces\/([^/]+)\/Keyspace$/;
@@ -31,7 +34,8 @@ export class GlobalView {
   private readonly readyWaiters: Array<() => void> = [];
 
   constructor(private readonly options: GlobalViewOptions) {
-    this.client = new PathServiceClient(options.address, credentials.createInsecure(), {
+    this.client = new PathServiceClient(options.address, channelCredentials(options.tls), {
+      ...tlsChannelOptions(options.tls),
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       'grpc.keepalive_permit_without_calls': 1,

@@ -6,4 +6,5 @@ export { GlobalView, type GlobalViewOptions } from './global-view';
 export { unaryCall, type UnaryMethod } from './unary-call';
 export { Backoff } from './backoff';
 export { SrvKeyspaceWatch } from './srv-keyspace-watch';
+export { channelCredentials, type ClientTlsFiles } from './channel-credentials';
 export { globalTopoClient, cellTopoClient, type Promised, type TypedClientOptions } from './typed-client';

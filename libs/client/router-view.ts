@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { credentials } from '@grpc/grpc-js';
 import { TabletType, type SrvKeyspace, type Tablet } from '../proto';
 import { SrvKeyspaceWatch } from './srv-keyspace-watch';
 import { CellTopoServiceClient } from '../proto/gen/topo/cell/v1/cell';
 import { GlobalTopoServiceClient } from '../proto/gen/topo/global/v1/global';
 import { CellTablets, type TabletEntry } from './cell-tablets';
 import { unaryCall } from './unary-call';
+import { channelCredentials, tlsChannelOptions, type ClientTlsFiles } from './channel-credentials';
 
 export interface RouterViewOptions {
   /** global-topo's address, host:port: where cells are discovered. */
@@ -16,6 +16,8 @@ export interface RouterViewOptions {
   keyspaces?: string[];
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** TLS files for global-topo and every cell-topo; unset: plaintext. */
+  tls?: ClientTlsFiles;
 }
 
 export interface TabletViewChange {
@@ -43,13 +45,14 @@ export class RouterView extends EventEmitter {
 
   /** Discovers the cells and resolves once each has delivered its first snapshot. */
   async start(): Promise<void> {
-    const global = new GlobalTopoServiceClient(this.options.globalAddress, credentials.createInsecure());
+    const global = new GlobalTopoServiceClient(this.options.globalAddress, channelCredentials(this.options.tls), tlsChannelOptions(this.options.tls));
     this.clients.push(global);
     const names = this.options.cells ?? (await unaryCall(global.listCellInfos.bind(global), {})).names;
     const keyspaces = this.options.keyspaces ?? (await unaryCall(global.listKeyspaces.bind(global), {})).names;
     for (const cell of names) {
       const info = await unaryCall(global.getCellInfo.bind(global), { name: cell });
-      const client = new CellTopoServiceClient(info.cellInfo!.serverAddress, credentials.createInsecure(), {
+      const client = new CellTopoServiceClient(info.cellInfo!.serverAddress, channelCredentials(this.options.tls), {
+        ...tlsChannelOptions(this.options.tls),
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
         'grpc.keepalive_permit_without_calls': 1,

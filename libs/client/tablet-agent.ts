@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { credentials, Metadata, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { Tablet } from '../proto';
 import { CellTopoServiceClient, type RegisterRequest, type RegisterResponse } from '../proto/gen/topo/cell/v1/cell';
 import { Backoff, sleep } from './backoff';
+import { channelCredentials, tlsChannelOptions, type ClientTlsFiles } from './channel-credentials';
 
 export interface TabletAgentOptions {
   /** The cell-topo of the tablet's cell, host:port. */
@@ -18,6 +19,8 @@ export interface TabletAgentOptions {
   takeover?: boolean;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** TLS files (the tablet's certificate names its alias); unset: plaintext. */
+  tls?: ClientTlsFiles;
 }
 
 export type TabletAgentEvent =
@@ -50,7 +53,8 @@ export class TabletAgent extends EventEmitter {
     this.session = options.session ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.ttlSeconds = options.ttlSeconds ?? 10;
     this.backoff = new Backoff(options.minBackoffMs ?? 100, options.maxBackoffMs ?? 5000);
-    this.client = new CellTopoServiceClient(options.address, credentials.createInsecure(), {
+    this.client = new CellTopoServiceClient(options.address, channelCredentials(options.tls), {
+      ...tlsChannelOptions(options.tls),
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       'grpc.keepalive_permit_without_calls': 1,

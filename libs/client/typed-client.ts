@@ -1,7 +1,8 @@
-import { credentials, Metadata, status, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
 import { CellTopoServiceClient, type CellTopoServiceClient as CellClient } from '../proto/gen/topo/cell/v1/cell';
 import { GlobalTopoServiceClient, type GlobalTopoServiceClient as GlobalClient } from '../proto/gen/topo/global/v1/global';
 import { Backoff, sleep } from './backoff';
+import { channelCredentials, tlsChannelOptions, type ClientTlsFiles } from './channel-credentials';
 
 /** The promise form of a generated client's unary methods: `(request) => Promise<response>`. */
 export type Promised<C> = {
@@ -20,6 +21,8 @@ export interface TypedClientOptions {
   deadlineMs?: number;
   /** Attempts for reads that fail with UNAVAILABLE; writes are never retried. */
   readAttempts?: number;
+  /** TLS files; unset: plaintext. */
+  tls?: ClientTlsFiles;
 }
 
 // Reads change nothing, so repeating one after UNAVAILABLE is safe. A write that failed
@@ -65,10 +68,10 @@ function promised<C extends Client>(client: C, options: TypedClientOptions): Pro
 
 /** global-topo's API with promises, a deadline on every call, and retries only for reads. */
 export function globalTopoClient(address: string, options: TypedClientOptions = {}): Promised<GlobalClient> & { close(): void } {
-  return promised(new GlobalTopoServiceClient(address, credentials.createInsecure(), CHANNEL), options);
+  return promised(new GlobalTopoServiceClient(address, channelCredentials(options.tls), { ...CHANNEL, ...tlsChannelOptions(options.tls) }), options);
 }
 
 /** A cell-topo's unary API with promises, a deadline on every call, and retries only for reads. */
 export function cellTopoClient(address: string, options: TypedClientOptions = {}): Promised<CellClient> & { close(): void } {
-  return promised(new CellTopoServiceClient(address, credentials.createInsecure(), CHANNEL), options);
+  return promised(new CellTopoServiceClient(address, channelCredentials(options.tls), { ...CHANNEL, ...tlsChannelOptions(options.tls) }), options);
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { LogLevel } from './logger';
+import type { ServerTlsFiles } from './tls';
 
 /** Settings shared by both services, from flags first, then environment, then defaults. */
 export interface ServerConfig {
@@ -17,6 +18,16 @@ export interface ServerConfig {
   /** How long SIGTERM waits for calls to finish before cutting them, milliseconds. */
   shutdownGraceMs: number;
   logLevel: LogLevel;
+  /** TLS on the gRPC listener (`--grpc-cert`, `--grpc-key`, `--grpc-ca`, `--grpc-crl`); unset: plaintext. */
+  tls?: ServerTlsFiles;
+  /** A plaintext listener serving only grpc.health.v1, for probes that cannot present a certificate. */
+  healthListen?: string;
+  /** The authorization policy file (docs/security.md); unset: no role checks. */
+  authzPolicy?: string;
+  /** TLS to etcd: client certificate and key, and the CA that signed etcd's certificates. */
+  etcdTls?: { cert?: string; key?: string; ca?: string };
+  /** etcd user/password authentication. */
+  etcdAuth?: { username: string; password: string };
   /** Values of the service's own options (see ConfigDefaults.extra), by option name. */
   extra: Record<string, string | undefined>;
 }
@@ -44,6 +55,17 @@ const OPTIONS = {
   'request-timeout': { type: 'string', env: 'TOPO_REQUEST_TIMEOUT', help: 'etcd request deadline, ms (default 5000)' },
   'shutdown-grace': { type: 'string', env: 'TOPO_SHUTDOWN_GRACE', help: 'SIGTERM grace period, ms (default 5000)' },
   'log-level': { type: 'string', env: 'TOPO_LOG_LEVEL', help: 'debug, info, warn or error (default info)' },
+  'grpc-cert': { type: 'string', env: 'TOPO_GRPC_CERT', help: 'PEM certificate to serve TLS with (reloaded on change)' },
+  'grpc-key': { type: 'string', env: 'TOPO_GRPC_KEY', help: 'PEM private key of --grpc-cert' },
+  'grpc-ca': { type: 'string', env: 'TOPO_GRPC_CA', help: 'PEM CA bundle: require client certificates signed by it (mTLS)' },
+  'grpc-crl': { type: 'string', env: 'TOPO_GRPC_CRL', help: 'PEM revocation list checked against client certificates' },
+  'health-listen': { type: 'string', env: 'TOPO_HEALTH_LISTEN', help: 'host:port of a plaintext listener serving only grpc.health.v1' },
+  'authz-policy': { type: 'string', env: 'TOPO_AUTHZ_POLICY', help: 'authorization policy file, JSON (reloaded on change)' },
+  'etcd-tls-cert': { type: 'string', env: 'TOPO_ETCD_TLS_CERT', help: 'PEM client certificate for etcd' },
+  'etcd-tls-key': { type: 'string', env: 'TOPO_ETCD_TLS_KEY', help: 'PEM private key of --etcd-tls-cert' },
+  'etcd-tls-ca': { type: 'string', env: 'TOPO_ETCD_TLS_CA', help: "PEM CA bundle that signed etcd's certificates" },
+  'etcd-user': { type: 'string', env: 'TOPO_ETCD_USER', help: 'etcd user (password from $TOPO_ETCD_PASSWORD)' },
+  'etcd-password': { type: 'string', env: 'TOPO_ETCD_PASSWORD', help: 'etcd password; prefer the environment variable' },
 } as const;
 
 export class ConfigError extends Error {}
@@ -102,12 +124,25 @@ export function parseConfig(
     }
   }
   const listen = get('listen') ?? defaults.listen;
-  if (!/^[^:]*:\d+$/.test(listen) && !/^\[[^\]]+\]:\d+$/.test(listen)) {
-    throw new ConfigError(`--listen must be host:port, got ${JSON.stringify(listen)}`);
-  }
+  checkListen('listen', listen);
   const logLevel = get('log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ConfigError(`--log-level must be debug, info, warn or error, got ${JSON.stringify(logLevel)}`);
+  }
+  const tls = serverTls(get('grpc-cert'), get('grpc-key'), get('grpc-ca'), get('grpc-crl'));
+  if (get('authz-policy') !== undefined && !tls?.ca) {
+    throw new ConfigError('--authz-policy needs --grpc-ca: identities come from verified client certificates');
+  }
+  const healthListen = get('health-listen');
+  if (healthListen !== undefined) checkListen('health-listen', healthListen);
+  const etcdTls = etcdTlsFiles(get('etcd-tls-cert'), get('etcd-tls-key'), get('etcd-tls-ca'));
+  if (etcdTls && endpoints.some((e) => e.startsWith('http://'))) {
+    throw new ConfigError('--etcd-tls-* needs https:// etcd endpoints');
+  }
+  const user = get('etcd-user');
+  const password = get('etcd-password');
+  if ((user === undefined) !== (password === undefined)) {
+    throw new ConfigError('--etcd-user and --etcd-password (or $TOPO_ETCD_PASSWORD) go together');
   }
   const extra = Object.fromEntries(
     Object.entries(defaults.extra ?? {}).map(([name, option]) => {
@@ -124,6 +159,35 @@ export function parseConfig(
     requestTimeoutMs: wholeNumber('request-timeout', get('request-timeout') ?? '5000', 100, 600_000),
     shutdownGraceMs: wholeNumber('shutdown-grace', get('shutdown-grace') ?? '5000', 0, 600_000),
     logLevel: logLevel as LogLevel,
+    ...(tls ? { tls } : {}),
+    ...(healthListen !== undefined ? { healthListen } : {}),
+    ...(get('authz-policy') !== undefined ? { authzPolicy: get('authz-policy') } : {}),
+    ...(etcdTls ? { etcdTls } : {}),
+    ...(user !== undefined && password !== undefined ? { etcdAuth: { username: user, password } } : {}),
     extra,
   };
+}
+
+function checkListen(name: string, value: string): void {
+  if (!/^[^:]*:\d+$/.test(value) && !/^\[[^\]]+\]:\d+$/.test(value)) {
+    throw new ConfigError(`--${name} must be host:port, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Vitess's rules: a certificate needs its key; a CA or CRL means nothing without TLS. */
+function serverTls(cert?: string, key?: string, ca?: string, crl?: string): ServerTlsFiles | undefined {
+  if (cert === undefined && key === undefined) {
+    if (ca !== undefined || crl !== undefined) throw new ConfigError('--grpc-ca and --grpc-crl need --grpc-cert and --grpc-key');
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) throw new ConfigError('--grpc-cert and --grpc-key go together');
+  if (crl !== undefined && ca === undefined) throw new ConfigError('--grpc-crl needs --grpc-ca (it revokes client certificates)');
+  return { cert, key, ...(ca !== undefined ? { ca } : {}), ...(crl !== undefined ? { crl } : {}) };
+}
+
+function etcdTlsFiles(cert?: string, key?: string, ca?: string): ServerConfig['etcdTls'] {
+  if (cert === undefined && key === undefined && ca === undefined) return undefined;
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--etcd-tls-cert and --etcd-tls-key go together');
+  if (ca === undefined) throw new ConfigError("--etcd-tls-ca is required with etcd TLS: the CA that signed etcd's certificates");
+  return { ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}), ...(ca !== undefined ? { ca } : {}) };
 }

@@ -11,6 +11,7 @@ import { status } from '@grpc/grpc-js';
 import { toServiceError } from './errors';
 import { FramedWriter } from './grpc-frames';
 import { errorFields, type Logger } from './logger';
+import { identityOf } from './tls';
 
 /**
  * Every handler goes through these wrappers: a rejected promise becomes a gRPC status
@@ -23,6 +24,8 @@ export interface HandlerContext {
   log: Logger;
   /** The client's address, for records of who did what. */
   peer: string;
+  /** The caller's verified certificate identity (URI SAN, else CN); undefined without mTLS. */
+  identity?: string;
 }
 
 export interface CallTracker {
@@ -47,7 +50,7 @@ export function unary<Req, Res>(
     const onCancel = (): void => controller.abort();
     call.on('cancelled', onCancel);
     const signal = AbortSignal.any([controller.signal, tracker.shuttingDown]);
-    handler(call.request, { signal, log: tracker.log, peer: call.getPeer() }).then(
+    handler(call.request, { signal, log: tracker.log, peer: call.getPeer(), identity: identityOf(call.getAuthContext()) }).then(
       (response) => callback(null, response),
       (err: unknown) => {
         const mapped = toServiceError(err);
@@ -75,7 +78,7 @@ export function serverStream<Req, Res>(
     call.on('error', gone);
     const signal = AbortSignal.any([controller.signal, tracker.shuttingDown]);
     const write: StreamWriter<Res> = (message) => writeWithBackpressure(call, message, signal);
-    handler(call.request, write, { signal, log: tracker.log, peer: call.getPeer() }).then(
+    handler(call.request, write, { signal, log: tracker.log, peer: call.getPeer(), identity: identityOf(call.getAuthContext()) }).then(
       () => endStream(call, controller.signal, tracker, method, undefined),
       (err: unknown) => endStream(call, controller.signal, tracker, method, err),
     );
@@ -191,7 +194,7 @@ export function bidiStream<Req, Res>(
     const writable = call as unknown as ServerWritableStream<unknown, Res>;
     const write: StreamWriter<Res> = (message) => writeWithBackpressure(writable, message, signal);
     const requests = readRequests<Req>(call, signal);
-    handler(requests, write, { signal, log: tracker.log, peer: call.getPeer() }).then(
+    handler(requests, write, { signal, log: tracker.log, peer: call.getPeer(), identity: identityOf(call.getAuthContext()) }).then(
       () => endStream(call, controller.signal, tracker, method, undefined),
       (err: unknown) => endStream(call, controller.signal, tracker, method, err),
     );

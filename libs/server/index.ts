@@ -21,3 +21,4 @@ export { TopoServer, type ServiceRegistration, type TopoServerOptions } from './
 export { optionalVersion, requireRevision, wireVersion } from './versions';
 export { runService } from './run-service';
 export { parseWorkers } from './workers';
+export { reportSkipped } from './skipped-records';

@@ -18,6 +18,7 @@ import {
   type UpdateResponse,
 } from '../proto/gen/topo/path/v1/path';
 import type { Store } from '../store';
+import { validateRecordContents } from '../topo';
 import type { WatchHub } from '../watch';
 import { unary, type CallTracker } from './handlers';
 import { pathWatchHandlers } from './path-watch';
@@ -56,12 +57,15 @@ export function pathService(
         version: wireVersion(kv.version),
       })),
     })),
-    create: unary<CreateRequest, CreateResponse>(tracker, 'Create', async (req) => ({
-      version: wireVersion(await store.create(req.path, req.contents)),
-    })),
-    update: unary<UpdateRequest, UpdateResponse>(tracker, 'Update', async (req) => ({
-      version: wireVersion(await store.update(req.path, req.contents, optionalVersion('version', req.version))),
-    })),
+    // A record path takes only a valid record of its kind (docs/security.md): nothing is written otherwise.
+    create: unary<CreateRequest, CreateResponse>(tracker, 'Create', async (req) => {
+      validateRecordContents(req.path, req.contents);
+      return { version: wireVersion(await store.create(req.path, req.contents)) };
+    }),
+    update: unary<UpdateRequest, UpdateResponse>(tracker, 'Update', async (req) => {
+      validateRecordContents(req.path, req.contents);
+      return { version: wireVersion(await store.update(req.path, req.contents, optionalVersion('version', req.version))) };
+    }),
     delete: unary<DeleteRequest, DeleteResponse>(tracker, 'Delete', async (req) => {
       await store.delete(req.path, optionalVersion('version', req.version));
       return {};

@@ -49,6 +49,8 @@ export async function runService(options: {
     root: config.root,
     lockTtlSeconds: config.lockTtlSeconds,
     requestTimeoutMs: config.requestTimeoutMs,
+    tls: config.etcdTls,
+    auth: config.etcdAuth,
   });
   const resolved = config;
   let server: TopoServer;

@@ -8,6 +8,8 @@ import { HEALTH_SERVICE_NAME, HealthService, addHealth, ServingStatus } from './
 import { errorFields, type Logger } from './logger';
 import { acceptFramed, grpcInternals } from './grpc-frames';
 import { addReflection } from './reflection';
+import { Authorizer, PolicyFile, authorizationInterceptor, storeLookups } from './authz';
+import { ReloadingServerCredentials } from './tls';
 
 export interface ServiceRegistration {
   /** Fully qualified name, e.g. topo.global.v1.GlobalTopoService. */
@@ -23,6 +25,14 @@ export interface TopoServerOptions {
   services: (tracker: CallTracker) => ServiceRegistration[];
   /** How often etcd reachability is probed for the health service. */
   healthProbeIntervalMs?: number;
+  /** How often TLS files are checked for changes; default 1 s. */
+  tlsReloadIntervalMs?: number;
+}
+
+function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
 }
 
 // Long-lived watch and lock streams: ping idle connections so dead peers are noticed, and
@@ -53,9 +63,13 @@ export class TopoServer implements CallTracker {
   private probeTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private serviceNames: string[] = [];
+  private healthServer: Server | undefined;
+  /** The port of the plaintext health-only listener (`--health-listen`), when there is one. */
+  healthPort: number | undefined;
 
   private constructor(
     private readonly server: Server,
+    private readonly tlsCredentials: ReloadingServerCredentials | undefined,
     readonly port: number,
     readonly store: Store,
     readonly log: Logger,
@@ -70,13 +84,30 @@ export class TopoServer implements CallTracker {
   }
 
   static async start(options: TopoServerOptions): Promise<TopoServer> {
-    const server = new Server(CHANNEL_OPTIONS);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(options.config.listen, ServerCredentials.createInsecure(), (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      ),
-    );
-    const topo = new TopoServer(server, port, options.store, options.log, options.config);
+    const policy = options.config.authzPolicy !== undefined ? new PolicyFile(options.config.authzPolicy, options.log) : undefined;
+    if (!policy) {
+      options.log.warn(
+        options.config.tls?.ca
+          ? 'no --authz-policy: every caller with a certificate the CA signed may read and write everything'
+          : 'no --authz-policy: every caller may read and write everything (docs/security.md)',
+      );
+    }
+    const authorizer = new Authorizer({
+      policy: () => policy?.policy,
+      lookups: storeLookups(options.store),
+      cell: options.config.extra.cell,
+    });
+    const server = new Server({ ...CHANNEL_OPTIONS, interceptors: [authorizationInterceptor(authorizer, options.log)] });
+    // With TLS flags the one gRPC port speaks only TLS: a plaintext client fails its handshake.
+    const tls = options.config.tls ? new ReloadingServerCredentials(options.config.tls, options.log, options.tlsReloadIntervalMs) : undefined;
+    if (!tls) options.log.warn('plaintext gRPC: no --grpc-cert/--grpc-key, every caller is trusted (docs/security.md)');
+    const port = await bind(server, options.config.listen, tls ?? ServerCredentials.createInsecure()).catch((err: unknown) => {
+      tls?.close();
+      policy?.close();
+      throw err;
+    });
+    const topo = new TopoServer(server, tls, port, options.store, options.log, options.config);
+    if (policy) topo.onShutdown(async () => policy.close());
     const services = options.services(topo);
     for (const service of services) server.addService(acceptFramed(service.definition), service.implementation);
     const internals = grpcInternals();
@@ -85,6 +116,14 @@ export class TopoServer implements CallTracker {
     }
     topo.serviceNames = services.map((s) => s.name);
     addHealth(server, topo.health);
+    if (options.config.healthListen !== undefined) {
+      // Kubernetes probes cannot present a client certificate: they get health and nothing else.
+      topo.healthServer = new Server();
+      addHealth(topo.healthServer, topo.health);
+      // Reflection of the health service alone, so grpcurl can call it there too.
+      addReflection(topo.healthServer, { services: [HEALTH_SERVICE_NAME], descriptorSet: readDescriptorSet() });
+      topo.healthPort = await bind(topo.healthServer, options.config.healthListen, ServerCredentials.createInsecure());
+    }
     addReflection(server, {
       services: [...topo.serviceNames, HEALTH_SERVICE_NAME],
       descriptorSet: readDescriptorSet(),
@@ -94,6 +133,8 @@ export class TopoServer implements CallTracker {
     options.log.info('serving', {
       listen: options.config.listen,
       port,
+      tls: tls ? (options.config.tls?.ca ? 'mtls' : 'tls') : 'plaintext',
+      ...(topo.healthPort !== undefined ? { healthPort: topo.healthPort } : {}),
       backend: options.store.backend,
       root: options.store.root,
       services: topo.serviceNames,
@@ -136,6 +177,8 @@ export class TopoServer implements CallTracker {
           resolve();
         });
       });
+      this.healthServer?.forceShutdown();
+      this.tlsCredentials?.close();
       await this.store.close();
       this.log.info('stopped');
     })();

@@ -10,6 +10,10 @@ export interface StoreConfig extends TopoStoreOptions {
   endpoints?: string[];
   /** Deadline of each backend request. */
   requestTimeoutMs?: number;
+  /** TLS to the backend: PEM file paths of the client certificate, its key and the backend's CA. */
+  tls?: { cert?: string; key?: string; ca?: string };
+  /** User/password authentication to the backend. */
+  auth?: { username: string; password: string };
 }
 
 export type EngineFactory = (config: StoreConfig) => KvEngine;

@@ -11,6 +11,8 @@ export interface GrpcurlOptions {
   data?: string | object;
   /** Kills grpcurl after this many milliseconds (default 10,000). */
   timeoutMs?: number;
+  /** TLS instead of plaintext: grpcurl's `-cacert`, and `-cert`/`-key` for mTLS. */
+  tls?: { ca: string; cert?: string; key?: string };
 }
 
 export interface GrpcurlResult {
@@ -54,7 +56,10 @@ export function startGrpcurl(
   options: GrpcurlOptions = {},
 ): GrpcurlProcess {
   assertInstalled();
-  const flags = ['-plaintext'];
+  const tls = options.tls;
+  const flags = tls
+    ? ['-cacert', tls.ca, ...(tls.cert ? ['-cert', tls.cert] : []), ...(tls.key ? ['-key', tls.key] : [])]
+    : ['-plaintext'];
   if (options.data !== undefined) {
     const body = typeof options.data === 'string' ? options.data : JSON.stringify(options.data);
     flags.push('-d', body);

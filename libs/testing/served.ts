@@ -1,4 +1,4 @@
-import { credentials, type Client } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type Client } from '@grpc/grpc-js';
 import { PathServiceClient } from '../proto/gen/topo/path/v1/path';
 import type { TopoServer } from '../server';
 
@@ -15,16 +15,18 @@ export interface Served<C> {
 /** Clients for an in-process server started by a test fixture, all closed by `stop()`. */
 export function served<C extends Client>(
   server: TopoServer,
-  ClientOf: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => C,
+  ClientOf: new (address: string, creds: ChannelCredentials) => C,
+  /** The clients' credentials; default plaintext. */
+  channel: ChannelCredentials = credentials.createInsecure(),
 ): Served<C> {
   const address = `127.0.0.1:${server.port}`;
   const clients: Client[] = [];
   const newClient = (): C => {
-    const client = new ClientOf(address, credentials.createInsecure());
+    const client = new ClientOf(address, channel);
     clients.push(client);
     return client;
   };
-  const path = new PathServiceClient(address, credentials.createInsecure());
+  const path = new PathServiceClient(address, channel);
   clients.push(path);
   return {
     address,

@@ -22,7 +22,7 @@ export interface DeleteCellOptions extends FenceOption {
   force?: boolean;
 }
 
-function validateCellInfo(info: CellInfo): void {
+export function validateCellInfo(info: CellInfo): void {
   validateCellRoot(info.root, 'cell_info.root');
   validateServerAddress(info.serverAddress, 'cell_info.server_address');
 }

@@ -8,6 +8,7 @@ import { TopoError, TopoErrorCode, type Store, type Version } from '../store';
 import { CELLS_ALIAS_FILE, CELLS_ALIASES_DIR, cellInfoPath, cellsAliasPath } from './paths';
 import { refuseIfExists } from './private/existence';
 import { fieldError, quote } from './private/field-error';
+import { decodeListed } from './private/undecodable';
 import { ProtoRecord } from './private/proto-record';
 import { validateCellName } from './validation';
 import type { FenceOption, FieldUpdate, VersionedWriteOptions } from './write-options';
@@ -19,6 +20,17 @@ export interface CellsAliasRecord {
 }
 
 const label = (name: string): string => `cells alias ${quote(name)}`;
+
+/** The checks of an alias on its own: at least one cell, each a valid name, none twice. */
+export function validateCellsAliasCells(alias: CellsAlias): void {
+  if (alias.cells.length === 0) throw fieldError('cells_alias.cells', 'is empty — an alias names at least one cell');
+  const seen = new Set<string>();
+  alias.cells.forEach((cell, index) => {
+    validateCellName(cell, `cells_alias.cells[${index}]`);
+    if (seen.has(cell)) throw fieldError(`cells_alias.cells[${index}]`, `${quote(cell)} is listed twice`);
+    seen.add(cell);
+  });
+}
 
 export class CellsAliases {
   constructor(private readonly store: Store) {}
@@ -39,18 +51,19 @@ export class CellsAliases {
   }
 
   /** Alias names, sorted. */
-  async list(): Promise<string[]> {
-    return (await this.findAll()).map((record) => record.name);
+  async list(skipped?: string[]): Promise<string[]> {
+    return (await this.findAll(skipped)).map((record) => record.name);
   }
 
-  /** Every alias with its record, sorted by name. */
-  async findAll(): Promise<CellsAliasRecord[]> {
+  /** Every alias with its record, sorted by name; records that do not decode are left out, their paths pushed to `skipped`. */
+  async findAll(skipped?: string[]): Promise<CellsAliasRecord[]> {
     const prefix = `${CELLS_ALIASES_DIR}/`;
     const records: CellsAliasRecord[] = [];
     for (const kv of await this.store.list(prefix)) {
       const rest = kv.path.slice(prefix.length).split('/');
       if (rest.length !== 2 || rest[1] !== CELLS_ALIAS_FILE) continue;
-      records.push({ name: rest[0], cellsAlias: CellsAlias.decode(kv.contents), version: kv.version });
+      const cellsAlias = decodeListed(CellsAlias, kv, skipped);
+      if (cellsAlias) records.push({ name: rest[0], cellsAlias, version: kv.version });
     }
     return records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -87,13 +100,7 @@ export class CellsAliases {
    * linger in an alias, and that must not block unrelated changes to the alias.
    */
   private async validate(name: string, alias: CellsAlias, previous: CellsAlias | undefined): Promise<void> {
-    if (alias.cells.length === 0) throw fieldError('cells_alias.cells', 'is empty — an alias names at least one cell');
-    const seen = new Set<string>();
-    alias.cells.forEach((cell, index) => {
-      validateCellName(cell, `cells_alias.cells[${index}]`);
-      if (seen.has(cell)) throw fieldError(`cells_alias.cells[${index}]`, `${quote(cell)} is listed twice`);
-      seen.add(cell);
-    });
+    validateCellsAliasCells(alias);
     await refuseIfExists(this.store, cellInfoPath(name), `${label(name)}: the name is already used by a cell`);
     const added = alias.cells.filter((cell) => !previous?.cells.includes(cell));
     for (const cell of added) {

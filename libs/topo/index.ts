@@ -65,4 +65,5 @@ export {
 export { SrvKeyspaces, SrvVSchemas, validateSrvKeyspace, type SrvKeyspaceRecord, type SrvVSchemaRecord } from './serving-graph';
 export { computeSrvKeyspace, computeSrvVSchema, canonicalJson, SERVED_TABLET_TYPES, type ShardInput } from './rebuild';
 export { CellTopology, type CellTopologyOptions } from './cell-topology';
-export { parseAliveRouting, type AliveRouting } from './private/tablet-commit';
+export { recordKindAt, validateRecordContents } from './record-contents';
+export { parseAliveRouting, parseAliveMarker, type AliveRouting, type AliveMarker } from './private/tablet-commit';

@@ -27,7 +27,7 @@ export interface DeleteKeyspaceOptions extends FenceOption {
   recursive?: boolean;
 }
 
-function validateKeyspace(keyspace: Keyspace): void {
+export function validateKeyspace(keyspace: Keyspace): void {
   validateKeyspaceType(keyspace.keyspaceType, 'keyspace.keyspace_type');
   if (keyspace.baseKeyspace !== '') validateKeyspaceName(keyspace.baseKeyspace, 'keyspace.base_keyspace');
 }

@@ -6,7 +6,8 @@
 import { hostname as osHostname, userInfo } from 'node:os';
 import type { LockDescriptor, Store } from '../store';
 import { fieldError } from './private/field-error';
-import { KEYSPACES_DIR, NAMED_LOCKS_DIR, keyspaceLockDir, lockQueueDir, namedLockDir, shardLockDir } from './paths';
+import { TopoError, TopoErrorCode } from '../store';
+import { KEYSPACES_DIR, NAMED_LOCKS_DIR, keyspaceLockDir, lockHolderPath, lockQueueDir, namedLockDir, shardLockDir } from './paths';
 import { validateLockText } from './validation';
 
 /** How long a lock call waits by default before Timeout (Vitess `--lock-timeout`, 45 s). */
@@ -157,6 +158,27 @@ export class Locks {
     }
     const queues = await Promise.all([...dirs].sort().map((dir) => this.queue(dir)));
     return queues.flat();
+  }
+
+  /**
+   * Records the verified identity of the caller a lock was granted to, beside the lock and
+   * bound to its lease, so it goes when the lock goes. Kept apart from the lock's contents,
+   * which are free-form (Vitess writes its own JSON there).
+   */
+  async recordHolderIdentity(lock: LockDescriptor, identity: string): Promise<void> {
+    await this.store.update(lockHolderPath(lock.leaseId), new TextEncoder().encode(identity), null, { lease: lock.leaseId });
+  }
+
+  /** The identity recorded for a lock (its id is its key path), or undefined when none was. */
+  async holderIdentity(lockId: string): Promise<string | undefined> {
+    const match = LOCK_KEY_PATH.exec(lockId);
+    if (!match) return undefined;
+    try {
+      return decoder.decode((await this.store.get(lockHolderPath(BigInt(`0x${match[2]}`)))).contents);
+    } catch (err) {
+      if (TopoError.is(err, TopoErrorCode.NoNode)) return undefined;
+      throw err;
+    }
   }
 
   /**

@@ -24,6 +24,8 @@ export const TABLETS_DIR = 'tablets';
  */
 export const LIVENESS_DIR = 'liveness';
 export const NAMED_LOCKS_DIR = 'internal/named_locks';
+/** Who holds each lock taken through the API: the caller's certificate identity, bound to the lock's lease. */
+export const LOCK_HOLDERS_DIR = 'internal/lock_holders';
 
 export const CELL_INFO_FILE = 'CellInfo';
 export const CELLS_ALIAS_FILE = 'CellsAlias';
@@ -93,6 +95,11 @@ export function namedLockDir(name: string): string {
 /** The directory holding the queue of one lock directory. */
 export function lockQueueDir(lockDir: string): string {
   return `${lockDir}/${LOCK_QUEUE_DIR}`;
+}
+
+/** The identity that took the lock granted on this lease (a lock's lease is its own). */
+export function lockHolderPath(leaseId: bigint): string {
+  return `${LOCK_HOLDERS_DIR}/${leaseId.toString(16).padStart(16, '0')}`;
 }
 
 // Cell topology.

@@ -10,6 +10,7 @@ import type { Store, Version } from '../store';
 import { SHARD_REPLICATION_FILE, shardReplicationPath, shardsDir } from './paths';
 import { quote } from './private/field-error';
 import { renamed } from './private/proto-record';
+import { decodeListed } from './private/undecodable';
 import { tabletAliasString, validateKeyspaceName, validateShardName } from './validation';
 
 export interface ShardReplicationRecord {
@@ -79,18 +80,14 @@ export class ShardReplications {
   }
 
   /** Every replication graph of a keyspace in this cell, in shard-name order; empty when it has none. */
-  async list(keyspace: string): Promise<ShardReplicationRecord[]> {
+  async list(keyspace: string, skipped?: string[]): Promise<ShardReplicationRecord[]> {
     const prefix = `${shardsDir(keyspace)}/`;
     const records: ShardReplicationRecord[] = [];
     for (const kv of await this.store.list(prefix)) {
       const rest = kv.path.slice(prefix.length).split('/');
       if (rest.length !== 2 || rest[1] !== SHARD_REPLICATION_FILE) continue;
-      records.push({
-        keyspace,
-        shard: rest[0],
-        replication: normalizeShardReplication(ShardReplication.decode(kv.contents)),
-        version: kv.version,
-      });
+      const replication = decodeListed(ShardReplication, kv, skipped);
+      if (replication) records.push({ keyspace, shard: rest[0], replication: normalizeShardReplication(replication), version: kv.version });
     }
     return records.sort((a, b) => (a.shard < b.shard ? -1 : a.shard > b.shard ? 1 : 0));
   }

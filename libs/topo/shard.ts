@@ -6,6 +6,7 @@ import { Locks } from './locks';
 import { SHARD_FILE, keyspaceLockDir, lockQueueDir, shardPath, shardsDir } from './paths';
 import { requireKeyspace } from './private/existence';
 import { fieldError, quote } from './private/field-error';
+import { decodeListed } from './private/undecodable';
 import { ProtoRecord } from './private/proto-record';
 import { parseShardName, validateKeyspaceName, validateShardName, validateTabletAlias, validateTabletType } from './validation';
 import type { FenceOption, FieldUpdate, VersionedWriteOptions } from './write-options';
@@ -27,7 +28,7 @@ export interface CreateShardOptions {
   lockTimeoutMs?: number;
 }
 
-function validateShard(shard: Shard, previous: Shard | undefined): void {
+export function validateShard(shard: Shard, previous: Shard | undefined): void {
   if (previous !== undefined && !keyRangeEquals(shard.keyRange, previous.keyRange)) {
     throw fieldError(
       'shard.key_range',
@@ -111,21 +112,25 @@ export class Shards {
   }
 
   /** Shard names of a keyspace in name order (which for key-range names is key order). NoNode when the keyspace doesn't exist. */
-  async list(keyspace: string): Promise<string[]> {
-    return (await this.findAll(keyspace)).map((record) => record.name);
+  async list(keyspace: string, skipped?: string[]): Promise<string[]> {
+    return (await this.findAll(keyspace, skipped)).map((record) => record.name);
   }
 
-  /** Every shard of a keyspace with its record, in name order (Vitess FindAllShardsInKeyspace). */
-  async findAll(keyspace: string): Promise<ShardRecord[]> {
+  /**
+   * Every shard of a keyspace with its record, in name order (Vitess FindAllShardsInKeyspace).
+   * Records that do not decode are left out, their paths pushed to `skipped`.
+   */
+  async findAll(keyspace: string, skipped?: string[]): Promise<ShardRecord[]> {
     const prefix = `${shardsDir(keyspace)}/`;
     const kvs = await this.store.list(prefix);
     const records: ShardRecord[] = [];
     for (const kv of kvs) {
       const rest = kv.path.slice(prefix.length).split('/');
       if (rest.length !== 2 || rest[1] !== SHARD_FILE) continue;
-      records.push({ name: rest[0], shard: Shard.decode(kv.contents), version: kv.version });
+      const shard = decodeListed(Shard, kv, skipped);
+      if (shard) records.push({ name: rest[0], shard, version: kv.version });
     }
-    if (records.length === 0) {
+    if (records.length === 0 && (skipped?.length ?? 0) === 0) {
       // No shards is an answer only for a keyspace that exists.
       await requireKeyspace(this.store, keyspace);
     }

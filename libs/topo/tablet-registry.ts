@@ -69,6 +69,8 @@ export interface RegisterOptions {
    * registry returned for this same tablet: unregistering revokes it.
    */
   leaseId?: bigint;
+  /** The caller's verified identity, recorded in the Alive key as the registration's holder. */
+  identity?: string;
 }
 
 export interface TabletRegistration {
@@ -208,10 +210,20 @@ export class TabletRegistry {
         if (state.alive && !ours && !options.takeover) throw registeredBy(alias, holder);
 
         lease ??= await this.holdLease(resume, ttlSeconds);
-        const unchanged = ours && holder!.leaseId === lease.id && holder!.ttlSeconds === lease.ttlSeconds;
+        const unchanged =
+          ours && holder!.leaseId === lease.id && holder!.ttlSeconds === lease.ttlSeconds && holder!.identity === options.identity;
         const alive: AliveChange = unchanged
           ? { type: 'keep' }
-          : { type: 'put', marker: { session, leaseId: lease.id, ttlSeconds: lease.ttlSeconds, time: this.now().toISOString() } };
+          : {
+              type: 'put',
+              marker: {
+                session,
+                leaseId: lease.id,
+                ttlSeconds: lease.ttlSeconds,
+                time: this.now().toISOString(),
+                ...(options.identity !== undefined ? { identity: options.identity } : {}),
+              },
+            };
         const request = await planTabletCommit(
           this.store,
           state,

@@ -10,6 +10,7 @@ import { TopoError, TopoErrorCode, type Store, type Version } from '../store';
 import { keyRangeEquals, keyRangeString } from './key-range';
 import { LIVENESS_DIR, TABLET_FILE, TABLETS_DIR } from './paths';
 import { describeChar, fieldError, quote } from './private/field-error';
+import { decodeListed } from './private/undecodable';
 import {
   MAX_TABLET_COMMIT_ATTEMPTS,
   gaveUp,
@@ -199,8 +200,11 @@ export class Tablets {
     return tabletRecordOf(await readTabletState(this.store, alias));
   }
 
-  /** The cell's tablets, alive or not, sorted by alias (cell, then uid). */
-  async list(filter: TabletFilter = {}): Promise<TabletRecord[]> {
+  /**
+   * The cell's tablets, alive or not, sorted by alias (cell, then uid). Records that do not
+   * decode as a Tablet are left out, their paths pushed to `skipped`.
+   */
+  async list(filter: TabletFilter = {}, skipped?: string[]): Promise<TabletRecord[]> {
     const keyspace = filter.keyspace === undefined ? undefined : validateKeyspaceName(filter.keyspace, 'filter.keyspace');
     const shard = filter.shard === undefined ? undefined : validateShardName(filter.shard, 'filter.shard');
     const types = new Set((filter.types ?? []).map((type, index) => validateTabletType(type, `filter.types[${index}]`)));
@@ -223,7 +227,8 @@ export class Tablets {
     for (const kv of await this.store.list(prefix)) {
       const [alias, file, ...rest] = kv.path.slice(prefix.length).split('/');
       if (rest.length > 0 || file !== TABLET_FILE) continue;
-      stateOf(alias).tablet = { value: Tablet.decode(kv.contents), contents: kv.contents, version: kv.version };
+      const value = decodeListed(Tablet, kv, skipped);
+      if (value) stateOf(alias).tablet = { value, contents: kv.contents, version: kv.version };
     }
     const records: TabletRecord[] = [];
     for (const state of byAlias.values()) {

@@ -1,3 +1,4 @@
+import type { ClientTlsFiles } from '../../libs/client/channel-credentials';
 import { GlobalView } from '../../libs/client/global-view';
 import { PATH_SERVICE_NAME, pathService, serviceWatchHub, type CallTracker, type ServiceRegistration } from '../../libs/server';
 import type { Store } from '../../libs/store';
@@ -11,6 +12,8 @@ export interface CellTopoSettings {
   globalAddress: string;
   defaultTabletTtlSeconds?: number;
   hub?: WatchHubOptions;
+  /** TLS to global-topo; main passes the service's own --grpc-ca, --grpc-cert and --grpc-key. */
+  globalTls?: ClientTlsFiles;
 }
 
 /** Everything a cell-topo process serves, over one store: shared by main and the tests. */
@@ -20,7 +23,7 @@ export function cellTopoServices(
   settings: CellTopoSettings,
   hub: WatchHub = serviceWatchHub(store, tracker, settings.hub),
 ): ServiceRegistration[] {
-  const view = new GlobalView({ address: settings.globalAddress, log: (msg, fields) => tracker.log.info(msg, fields) });
+  const view = new GlobalView({ address: settings.globalAddress, tls: settings.globalTls, log: (msg, fields) => tracker.log.info(msg, fields) });
   // The hub follows the whole cell from the start: routers' first watches find it warm, and
   // registrations read their tablet and replication graph from its cache (one etcd request).
   hub.keepOpen('');

@@ -1,4 +1,6 @@
+import type { ClientTlsFiles } from '../../libs/client/channel-credentials';
 import { CellTopoServiceClient } from '../../libs/proto/gen/topo/cell/v1/cell';
+import type { FixtureSecurity } from '../global-topo/global-topo.fixture';
 import { Logger, TopoServer, serviceWatchHub } from '../../libs/server';
 import { ServingStatus } from '../../libs/server/health';
 import { openStore, type Store } from '../../libs/store';
@@ -23,9 +25,11 @@ export async function startCellTopo(options: {
   backend?: 'etcd' | 'memory';
   hub?: WatchHubOptions;
   tabletTtlSeconds?: number;
+  security?: FixtureSecurity & { globalTls?: ClientTlsFiles };
 }): Promise<CellTopoFixture> {
   const backend = options.backend ?? 'etcd';
-  const store = openStore({ backend, endpoints: options.endpoints, root: options.root, requestTimeoutMs: 2000 });
+  const security = options.security ?? {};
+  const store = openStore({ backend, endpoints: options.endpoints, root: options.root, requestTimeoutMs: 2000, tls: security.etcdTls });
   let hub: WatchHub | undefined;
   const server = await TopoServer.start({
     config: {
@@ -37,7 +41,9 @@ export async function startCellTopo(options: {
       requestTimeoutMs: 2000,
       shutdownGraceMs: 1000,
       logLevel: 'error',
-      extra: {},
+      extra: { cell: options.cell },
+      ...(security.tls ? { tls: security.tls } : {}),
+      ...(security.authzPolicy ? { authzPolicy: security.authzPolicy } : {}),
     },
     store,
     log: new Logger({}, 'error'),
@@ -48,6 +54,7 @@ export async function startCellTopo(options: {
         cell: options.cell,
         globalAddress: options.globalAddress,
         defaultTabletTtlSeconds: options.tabletTtlSeconds,
+        globalTls: security.globalTls,
       }, hub);
     },
   });
@@ -56,7 +63,7 @@ export async function startCellTopo(options: {
     if (i > 500) throw new Error('cell-topo never became ready');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { server, hub: hub!, store, ...served(server, CellTopoServiceClient) };
+  return { server, hub: hub!, store, ...served(server, CellTopoServiceClient, security.clientCredentials) };
 }
 
 /** A global-topo over the given etcd with keyspace `ks` and these shards, as cell-topo tests need. */

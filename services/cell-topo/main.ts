@@ -46,6 +46,8 @@ if (require.main === module) {
         cell: config.extra.cell!,
         globalAddress: config.extra['global-topo']!,
         defaultTabletTtlSeconds: Number(config.extra['tablet-ttl']),
+        // Under mTLS this process calls global-topo with its own certificate, checked against the same CA.
+        globalTls: config.tls?.ca ? { ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key } : undefined,
       }),
   });
 }

@@ -1,7 +1,7 @@
 import type { GlobalView } from '../../libs/client/global-view';
 import { Tablet } from '../../libs/proto';
 import type * as api from '../../libs/proto/gen/topo/cell/v1/cell';
-import { bidiStream, invalidArgument, requireRevision, unary, wireVersion, type CallTracker } from '../../libs/server';
+import { bidiStream, invalidArgument, requireRevision, unary, wireVersion, type CallTracker, type HandlerContext } from '../../libs/server';
 import { parseTabletAlias, type CellTopology } from '../../libs/topo';
 import { checkTabletInGlobal } from './global-check';
 
@@ -22,7 +22,7 @@ function duration(seconds: number): { seconds: string; nanos: number } {
  * goodbye leaves the lease to its TTL, so a cell-topo restart removes no live tablet.
  */
 export function registrationHandlers(topo: CellTopology, view: GlobalView, tracker: CallTracker) {
-  const register = async (registration: api.Registration | undefined): Promise<api.Registered> => {
+  const register = async (registration: api.Registration | undefined, ctx: HandlerContext): Promise<api.Registered> => {
     if (!registration) throw invalidArgument('registration', 'is required');
     if (!registration.tablet) throw invalidArgument('registration.tablet', 'is required');
     const tablet = Tablet.fromPartial(registration.tablet);
@@ -33,6 +33,7 @@ export function registrationHandlers(topo: CellTopology, view: GlobalView, track
       ttlSeconds: ttlSecondsOf(registration.ttl),
       takeover: registration.takeover,
       leaseId,
+      identity: ctx.identity,
     });
     return {
       leaseId: result.leaseId.toString(),
@@ -48,7 +49,7 @@ export function registrationHandlers(topo: CellTopology, view: GlobalView, track
       if (first.done) return;
       if (first.value.event?.$case !== 'register') throw invalidArgument('event', 'the first message must be register');
       const registration = first.value.event.value;
-      const registered = await register(registration);
+      const registered = await register(registration, ctx);
       await write({ event: { $case: 'registered', value: registered } });
       const leaseId = BigInt(registered.leaseId);
       const tablet = Tablet.fromPartial(registration.tablet!);
@@ -69,8 +70,8 @@ export function registrationHandlers(topo: CellTopology, view: GlobalView, track
       // leaves the lease to its TTL.
       if (!ctx.signal.aborted) await topo.registry.unregister(tablet.alias!, registration.session);
     }),
-    registerTablet: unary<api.RegisterTabletRequest, api.RegisterTabletResponse>(tracker, 'RegisterTablet', async (req) => {
-      return { registered: await register(req.registration) };
+    registerTablet: unary<api.RegisterTabletRequest, api.RegisterTabletResponse>(tracker, 'RegisterTablet', async (req, ctx) => {
+      return { registered: await register(req.registration, ctx) };
     }),
     keepAlive: unary<api.KeepAliveRequest, api.KeepAliveResponse>(tracker, 'KeepAlive', async (req) => ({
       ttl: duration(await topo.registry.keepAlive(requireRevision('lease_id', req.leaseId))),

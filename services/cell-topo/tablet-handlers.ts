@@ -1,7 +1,7 @@
 import type { GlobalView } from '../../libs/client/global-view';
 import { Tablet, TabletType } from '../../libs/proto';
 import type * as api from '../../libs/proto/gen/topo/cell/v1/cell';
-import { invalidArgument, optionalVersion, unary, wireVersion, type CallTracker } from '../../libs/server';
+import { invalidArgument, optionalVersion, reportSkipped, unary, wireVersion, type CallTracker } from '../../libs/server';
 import { parseTabletAlias, type CellTopology, type TabletRecord } from '../../libs/topo';
 import { checkTabletInGlobal } from './global-check';
 
@@ -28,13 +28,17 @@ export function tabletHandlers(topo: CellTopology, view: GlobalView, tracker: Ca
       const record = await topo.tablets.get(parseTabletAlias(req.alias, 'alias'));
       return { tablet: record.tablet, version: wireVersion(record.version), alive: record.alive };
     }),
-    listTablets: unary<api.ListTabletsRequest, api.ListTabletsResponse>(tracker, 'ListTablets', async (req) => {
-      const records = await topo.tablets.list({
-        keyspace: req.keyspace || undefined,
-        shard: req.shard || undefined,
-        types: tabletTypes(req.tabletTypes, 'tablet_types'),
-      });
-      return { tablets: records.map(tabletRecordMessage) };
+    listTablets: unary<api.ListTabletsRequest, api.ListTabletsResponse>(tracker, 'ListTablets', async (req, ctx) => {
+      const skipped: string[] = [];
+      const records = await topo.tablets.list(
+        {
+          keyspace: req.keyspace || undefined,
+          shard: req.shard || undefined,
+          types: tabletTypes(req.tabletTypes, 'tablet_types'),
+        },
+        skipped,
+      );
+      return { tablets: records.map(tabletRecordMessage), undecodable: reportSkipped(ctx, 'ListTablets', skipped) };
     }),
     updateTabletFields: unary<api.UpdateTabletFieldsRequest, api.UpdateTabletFieldsResponse>(
       tracker,

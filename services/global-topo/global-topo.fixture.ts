@@ -1,4 +1,6 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { GlobalTopoServiceClient } from '../../libs/proto/gen/topo/global/v1/global';
+import type { ServerTlsFiles } from '../../libs/server/tls';
 import { Logger, PATH_SERVICE_NAME, TopoServer, pathService, serviceWatchHub } from '../../libs/server';
 import { openStore, type Store } from '../../libs/store';
 import { served, type Served } from '../../libs/testing/served';
@@ -6,6 +8,14 @@ import { GlobalTopology } from '../../libs/topo';
 import { globalTopoService } from './global-topo-service';
 
 let roots = 0;
+
+/** TLS and authorization for a fixture's server, its store and its clients (docs/security.md). */
+export interface FixtureSecurity {
+  tls?: ServerTlsFiles;
+  authzPolicy?: string;
+  etcdTls?: { cert: string; key: string; ca: string };
+  clientCredentials?: ChannelCredentials;
+}
 
 export interface GlobalTopoFixture extends Served<GlobalTopoServiceClient> {
   server: TopoServer;
@@ -15,10 +25,18 @@ export interface GlobalTopoFixture extends Served<GlobalTopoServiceClient> {
 /** An in-process global-topo on a loopback port over the given etcd, with its own root. */
 export async function startGlobalTopo(
   endpoints: string[],
-  options: { lockTtlSeconds?: number; listen?: string } = {},
+  options: { lockTtlSeconds?: number; listen?: string; security?: FixtureSecurity } = {},
 ): Promise<GlobalTopoFixture> {
   const root = `/test/${process.pid}-${++roots}/global`;
-  const store = openStore({ backend: 'etcd', endpoints, root, lockTtlSeconds: options.lockTtlSeconds, requestTimeoutMs: 2000 });
+  const security = options.security ?? {};
+  const store = openStore({
+    backend: 'etcd',
+    endpoints,
+    root,
+    lockTtlSeconds: options.lockTtlSeconds,
+    requestTimeoutMs: 2000,
+    tls: security.etcdTls,
+  });
   const server = await TopoServer.start({
     config: {
       listen: options.listen ?? '127.0.0.1:0',
@@ -30,6 +48,8 @@ export async function startGlobalTopo(
       shutdownGraceMs: 2000,
       logLevel: 'error',
       extra: {},
+      ...(security.tls ? { tls: security.tls } : {}),
+      ...(security.authzPolicy ? { authzPolicy: security.authzPolicy } : {}),
     },
     store,
     log: new Logger({}, 'error'),
@@ -39,5 +59,5 @@ export async function startGlobalTopo(
       { name: PATH_SERVICE_NAME, ...pathService(store, tracker, serviceWatchHub(store, tracker)) },
     ],
   });
-  return { server, store, ...served(server, GlobalTopoServiceClient) };
+  return { server, store, ...served(server, GlobalTopoServiceClient, security.clientCredentials) };
 }

@@ -19,10 +19,10 @@ interface LockAsk {
 
 /** Locks over gRPC: held through a stream, or left to a TTL for clients that cannot hold one. */
 export function lockHandlers(topo: GlobalTopology, tracker: CallTracker) {
-  const take = (req: LockAsk, ctx: HandlerContext, ttl?: { ttlSeconds: number }): Promise<LockDescriptor> => {
+  const take = async (req: LockAsk, ctx: HandlerContext, ttl?: { ttlSeconds: number }): Promise<LockDescriptor> => {
     const target = lockTarget(req.target);
     const action = validateLockText(req.action, 'action');
-    const holder = req.holder === '' ? `grpc ${ctx.peer}` : validateLockText(req.holder, 'holder');
+    const holder = req.holder === '' ? defaultHolder(ctx) : validateLockText(req.holder, 'holder');
     const options = {
       holder,
       signal: ctx.signal,
@@ -30,7 +30,15 @@ export function lockHandlers(topo: GlobalTopology, tracker: CallTracker) {
       ttlSeconds: ttl?.ttlSeconds,
       keepAlive: ttl === undefined,
     };
-    return lockFor(topo, target, action, options, req.tryOnly);
+    const lock = await lockFor(topo, target, action, options, req.tryOnly);
+    if (ctx.identity !== undefined) {
+      // Who may release it later (docs/security.md): if this cannot be recorded, give the lock back.
+      await topo.locks.recordHolderIdentity(lock, ctx.identity).catch(async (err: unknown) => {
+        await lock.unlock().catch(() => undefined);
+        throw err;
+      });
+    }
+    return lock;
   };
 
   const grant = (lock: LockDescriptor, req: LockAsk, ctx: HandlerContext): api.LockGrant => ({
@@ -39,7 +47,7 @@ export function lockHandlers(topo: GlobalTopology, tracker: CallTracker) {
     info: {
       lockId: lock.path,
       target: req.target,
-      holder: req.holder === '' ? `grpc ${ctx.peer}` : req.holder,
+      holder: req.holder === '' ? defaultHolder(ctx) : req.holder,
       action: req.action,
       requestedAt: new Date(),
       hostname: hostname(),
@@ -78,6 +86,11 @@ export function lockHandlers(topo: GlobalTopology, tracker: CallTracker) {
       return { locks: infos.map(lockInfoMessage) };
     }),
   };
+}
+
+/** The holder a lock records when the caller names none: its certificate identity, else its address. */
+function defaultHolder(ctx: HandlerContext): string {
+  return ctx.identity ?? `grpc ${ctx.peer}`;
 }
 
 function lockFor(

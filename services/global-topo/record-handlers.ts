@@ -1,6 +1,6 @@
 import { CellInfo, CellsAlias, Keyspace, type Shard } from '../../libs/proto';
 import type * as api from '../../libs/proto/gen/topo/global/v1/global';
-import { invalidArgument, optionalVersion, unary, wireVersion, type CallTracker } from '../../libs/server';
+import { invalidArgument, optionalVersion, reportSkipped, unary, wireVersion, type CallTracker } from '../../libs/server';
 import type { Fence } from '../../libs/store';
 import type { FieldUpdate, GlobalTopology } from '../../libs/topo';
 import { fenceOf } from './request-fields';
@@ -57,9 +57,11 @@ export function recordHandlers(topo: GlobalTopology, tracker: CallTracker) {
       const record = await topo.shards.get(req.keyspace, req.name);
       return { shard: record.shard, version: wireVersion(record.version) };
     }),
-    listShards: unary<api.ListShardsRequest, api.ListShardsResponse>(tracker, 'ListShards', async (req) => ({
-      names: await topo.shards.list(req.keyspace),
-    })),
+    listShards: unary<api.ListShardsRequest, api.ListShardsResponse>(tracker, 'ListShards', async (req, ctx) => {
+      const skipped: string[] = [];
+      const names = await topo.shards.list(req.keyspace, skipped);
+      return { names, undecodable: reportSkipped(ctx, 'ListShards', skipped) };
+    }),
     updateShardFields: unary<api.UpdateShardFieldsRequest, api.UpdateShardFieldsResponse>(
       tracker,
       'UpdateShardFields',
@@ -111,9 +113,11 @@ export function recordHandlers(topo: GlobalTopology, tracker: CallTracker) {
       const record = await topo.cellsAliases.get(req.name);
       return { cellsAlias: record.cellsAlias, version: wireVersion(record.version) };
     }),
-    listCellsAliases: unary<api.ListCellsAliasesRequest, api.ListCellsAliasesResponse>(tracker, 'ListCellsAliases', async () => ({
-      names: await topo.cellsAliases.list(),
-    })),
+    listCellsAliases: unary<api.ListCellsAliasesRequest, api.ListCellsAliasesResponse>(tracker, 'ListCellsAliases', async (_req, ctx) => {
+      const skipped: string[] = [];
+      const names = await topo.cellsAliases.list(skipped);
+      return { names, undecodable: reportSkipped(ctx, 'ListCellsAliases', skipped) };
+    }),
     updateCellsAlias: unary<api.UpdateCellsAliasRequest, api.UpdateCellsAliasResponse>(tracker, 'UpdateCellsAlias', async (req) => {
       const value = CellsAlias.fromPartial(req.cellsAlias ?? {});
       return replace(topo.cellsAliases, req.name, value, req.version);

@@ -1,3 +1,4 @@
+import type { ClientTlsFiles } from '../channel-credentials';
 import { parseDuration } from './argument-values';
 import { UsageError, type OptionSpecs, type OptionValue } from './command';
 
@@ -14,6 +15,9 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   cell: { type: 'string', value: 'NAME', description: "a cell; its cell-topo address is read from global-topo's CellInfo" },
   'cell-address': { type: 'string', value: 'host:port', description: 'a cell-topo address, used instead of looking the cell up' },
   timeout: { type: 'string', value: 'DURATION', description: `deadline of each call (default ${DEFAULT_TIMEOUT})` },
+  'grpc-ca': { type: 'string', value: 'FILE', description: "TLS: the CA that signed the services' certificates (default $TOPO_GRPC_CA)" },
+  'grpc-cert': { type: 'string', value: 'FILE', description: 'mTLS: this client\'s certificate (default $TOPO_GRPC_CERT)' },
+  'grpc-key': { type: 'string', value: 'FILE', description: 'mTLS: the key of --grpc-cert (default $TOPO_GRPC_KEY)' },
   json: { type: 'boolean', description: 'print machine-readable JSON' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   version: { type: 'boolean', description: 'print the version of topoctl and exit' },
@@ -25,6 +29,8 @@ export interface Settings {
   cellAddress: string | undefined;
   timeoutMs: number;
   json: boolean;
+  /** TLS to every service; unset: plaintext. */
+  tls: ClientTlsFiles | undefined;
 }
 
 export function settingsOf(values: Record<string, OptionValue>, env: Record<string, string | undefined>): Settings {
@@ -45,5 +51,15 @@ export function settingsOf(values: Record<string, OptionValue>, env: Record<stri
     cellAddress,
     timeoutMs: parseDuration(text('timeout') ?? DEFAULT_TIMEOUT, 'timeout'),
     json: values.json === true,
+    tls: tlsOf(text('grpc-ca') ?? env.TOPO_GRPC_CA, text('grpc-cert') ?? env.TOPO_GRPC_CERT, text('grpc-key') ?? env.TOPO_GRPC_KEY),
   };
+}
+
+function tlsOf(ca?: string, cert?: string, key?: string): ClientTlsFiles | undefined {
+  if (ca === undefined) {
+    if (cert !== undefined || key !== undefined) throw new UsageError('--grpc-cert and --grpc-key need --grpc-ca');
+    return undefined;
+  }
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--grpc-cert and --grpc-key go together');
+  return { ca, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
 }

@@ -1,5 +1,4 @@
 import {
-  credentials,
   Metadata,
   type CallOptions,
   type ChannelCredentials,
@@ -11,6 +10,7 @@ import { HealthClient } from '../../proto/gen/grpc/health/v1/health';
 import { CellTopoServiceClient } from '../../proto/gen/topo/cell/v1/cell';
 import { GlobalTopoServiceClient } from '../../proto/gen/topo/global/v1/global';
 import { PathServiceClient } from '../../proto/gen/topo/path/v1/path';
+import { channelCredentials } from '../channel-credentials';
 import { UsageError } from './command';
 import type { Settings } from './global-options';
 
@@ -46,6 +46,7 @@ interface Closable {
 export class TopoClients {
   private readonly clients = new Map<string, Closable>();
   private readonly cellAddresses = new Map<string, Promise<string>>();
+  private channelCredentials: ChannelCredentials | undefined;
 
   constructor(
     private readonly settings: Settings,
@@ -120,7 +121,8 @@ export class TopoClients {
     const key = `${kind} ${address}`;
     let client = this.clients.get(key) as C | undefined;
     if (!client) {
-      client = new Client(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+      this.channelCredentials ??= channelCredentials(this.settings.tls);
+      client = new Client(address, this.channelCredentials, CHANNEL_OPTIONS);
       this.clients.set(key, client);
     }
     return client;

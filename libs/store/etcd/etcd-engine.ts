@@ -1,4 +1,5 @@
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
+import { readFileSync } from 'node:fs';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import type { ICompare, IRequestOp, IResponseOp } from 'etcd3';
 import type {
@@ -24,9 +25,22 @@ export interface EtcdEngineOptions {
   /** Deadline of every unary request; streams have none. */
   requestTimeoutMs?: number;
   dialTimeoutMs?: number;
+  /** TLS: PEM files of the client certificate and key (etcd's --client-cert-auth) and of etcd's CA. */
+  tls?: { cert?: string; key?: string; ca?: string };
+  /** etcd user/password authentication (etcd exchanges it for a token). */
+  auth?: { username: string; password: string };
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+
+function etcdCredentials(tls: NonNullable<EtcdEngineOptions['tls']>): { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } {
+  if (!tls.ca) throw new TopoError(TopoErrorCode.InvalidArgument, "etcd TLS needs the CA that signed etcd's certificates");
+  return {
+    rootCertificate: readFileSync(tls.ca),
+    ...(tls.key ? { privateKey: readFileSync(tls.key) } : {}),
+    ...(tls.cert ? { certChain: readFileSync(tls.cert) } : {}),
+  };
+}
 
 /**
  * The etcd plugin's engine, over etcd3's raw gRPC clients. etcd3's retry policy is turned
@@ -46,6 +60,8 @@ export class EtcdEngine implements KvEngine {
     const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.client = new Etcd3({
       hosts: options.endpoints,
+      ...(options.tls ? { credentials: etcdCredentials(options.tls) } : {}),
+      ...(options.auth ? { auth: options.auth } : {}),
       dialTimeout: options.dialTimeoutMs ?? timeoutMs,
       faultHandling: {
         global: noop,

@@ -42,7 +42,8 @@ export class KeepAliveChannel {
     const stream = this.stream;
     this.stream = undefined;
     this.failAll(new TopoError(TopoErrorCode.Unavailable, 'etcd client closed'));
-    void stream?.then((s) => s.cancel()).catch(() => undefined);
+    // Half-closed before the cancel, as watch streams are (see etcd-watch.ts).
+    void stream?.then((s) => (s.end(), s.cancel())).catch(() => undefined);
   }
 
   private open(): ReturnType<Etcd3['leaseClient']['leaseKeepAlive']> {

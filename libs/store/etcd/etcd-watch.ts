@@ -117,6 +117,9 @@ export async function* watchEtcd(
       // Opening the stream failed: retry like a broken stream.
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      // Half-close first: etcd3 treats the CANCELLED of a stream still writable as a broken
+      // connection and closes every client of the host under calls in flight.
+      stream?.end();
       stream?.cancel();
     }
   }

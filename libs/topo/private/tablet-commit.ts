@@ -25,6 +25,8 @@ export interface AliveMarker {
   ttlSeconds: number;
   /** When this session bound the tablet to this lease, ISO 8601 UTC. */
   time: string;
+  /** The caller's verified certificate identity, when it had one (docs/security.md). */
+  identity?: string;
 }
 
 /**
@@ -42,6 +44,7 @@ interface AliveJson {
   lease_id: string;
   ttl_seconds: number;
   time: string;
+  identity?: string;
   keyspace?: string;
   shard?: string;
   type?: number;
@@ -54,6 +57,7 @@ export function encodeAliveMarker(marker: AliveMarker, tablet?: Tablet): Uint8Ar
     lease_id: marker.leaseId.toString(),
     ttl_seconds: marker.ttlSeconds,
     time: marker.time,
+    ...(marker.identity !== undefined ? { identity: marker.identity } : {}),
     ...(tablet ? { keyspace: tablet.keyspace, shard: tablet.shard, type: tablet.type } : {}),
   };
   return Buffer.from(JSON.stringify(json));
@@ -84,6 +88,7 @@ export function parseAliveMarker(contents: Uint8Array): AliveMarker | undefined 
       leaseId: BigInt(json.lease_id),
       ttlSeconds: typeof json.ttl_seconds === 'number' ? json.ttl_seconds : 0,
       time: typeof json.time === 'string' ? json.time : '',
+      ...(typeof json.identity === 'string' ? { identity: json.identity } : {}),
     };
   } catch {
     return undefined;

@@ -9,7 +9,7 @@
  *
  *   npx ts-node --transpile-only bench/watch-bench.ts [--streams 100,1000,10000] [--burst 1000,5000]
  *     [--burst-size 100] [--burst-bound 20] [--repeat 2] [--rate 20] [--duration 10] [--workers 4]
- *     [--streams-per-channel 500] [--registrations 1000] [--registration-concurrency 16] [--budget 1800]
+ *     [--streams-per-channel 500] [--etcd-watchers-per-stream 1] [--registrations 1000] [--registration-concurrency 16] [--budget 1800]
  */
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     workers: { type: 'string', default: '4' },
     'streams-per-channel': { type: 'string', default: '500' },
+    'etcd-watchers-per-stream': { type: 'string', default: '1' },
     tablets: { type: 'string', default: '5' },
     'idle-settle': { type: 'string', default: '3' },
     registrations: { type: 'string', default: '1000' },
@@ -64,6 +65,8 @@ const RATE = wholeNumber('rate', values.rate!);
 const DURATION_S = Number(values.duration);
 const WORKERS = wholeNumber('workers', values.workers!);
 const PER_CHANNEL = wholeNumber('streams-per-channel', values['streams-per-channel']!);
+/** etcd3 watchers sharing one Watch stream; 1: each its own stream, like each WatchTablets call. */
+const WATCHERS_PER_STREAM = wholeNumber('etcd-watchers-per-stream', values['etcd-watchers-per-stream']!);
 const TABLETS = wholeNumber('tablets', values.tablets!);
 /** Seconds the streams sit idle after opening before the serving process's RSS is read. */
 const IDLE_SETTLE_S = wholeNumber('idle-settle', values['idle-settle']!);
@@ -303,6 +306,7 @@ class Bench {
           etcdPrefix: `${this.stack.cellRoot}/tablets/`,
           streams: split[i],
           streamsPerChannel: PER_CHANNEL,
+          watchersPerStream: WATCHERS_PER_STREAM,
           timeoutMs: openTimeoutMs,
         }),
         'opened',
@@ -631,7 +635,7 @@ function howMeasured(clock: ClockCheck): string {
     `watchers on the tablets prefix straight to etcd; the same etcd3 watchers through \`etcd grpc-proxy start\` (the same etcd`,
     `binary, started fresh for each session, pointed at the cell etcd); N unfiltered cell-topo WatchTablets streams (decoded by`,
     `the generated client) on a freshly started cell-topo. Only the peer being measured runs. Subscribers live in ${WORKERS} client`,
-    `processes (child_process.fork), ${PER_CHANNEL} streams per channel, each channel its own HTTP/2 connection. Each (peer, N) is a`,
+    `processes (child_process.fork), ${PER_CHANNEL} streams per channel, each channel its own HTTP/2 connection; ${WATCHERS_PER_STREAM === 1 ? 'each etcd3 watcher has its own Watch stream (its own etcd3 client), as each WatchTablets call is its own stream' : `${WATCHERS_PER_STREAM} etcd3 watchers share one Watch stream (one etcd3 client)`}. Each (peer, N) is a`,
     `session: open N, let them sit idle, then run the phases measured at that N on the same streams, then close. Steady: a writer`,
     `puts ${RATE} tablet records a second for ${DURATION_S} s (open loop, round-robin over ${TABLETS} tablets) straight to etcd, so every peer`,
     `sees the same etcd events; latency runs from the put's acknowledgement to each stream's receipt of that change, and a`,
@@ -662,8 +666,8 @@ async function main(): Promise<void> {
   if (STEADY_COUNTS.length + BURST_COUNTS.length === 0 || [...STEADY_COUNTS, ...BURST_COUNTS].some((n) => n < 1)) {
     throw new Error('--streams and --burst need counts of at least 1 (one of them may be empty)');
   }
-  if (!(DURATION_S > 0) || RATE < 1 || WORKERS < 1 || PER_CHANNEL < 1 || TABLETS < 1 || REPEAT < 1 || BURST_SIZE < 1) {
-    throw new Error('--duration, --rate, --workers, --streams-per-channel, --tablets, --repeat and --burst-size must be positive');
+  if (!(DURATION_S > 0) || RATE < 1 || WORKERS < 1 || PER_CHANNEL < 1 || WATCHERS_PER_STREAM < 1 || TABLETS < 1 || REPEAT < 1 || BURST_SIZE < 1) {
+    throw new Error('--duration, --rate, --workers, --streams-per-channel, --etcd-watchers-per-stream, --tablets, --repeat and --burst-size must be positive');
   }
 
   const started = performance.now();
@@ -736,7 +740,7 @@ async function main(): Promise<void> {
     const steady = steadyRows(results);
     if (steady.length > 0) {
       console.log(
-        `\nWatch fan-out, steady: ${RATE} changes/s for ${DURATION_S} s, ${WORKERS} client processes, ${PER_CHANNEL} streams per channel${repetitions}`,
+        `\nWatch fan-out, steady: ${RATE} changes/s for ${DURATION_S} s, ${WORKERS} client processes, ${PER_CHANNEL} streams per channel, ${WATCHERS_PER_STREAM} etcd3 watcher(s) per Watch stream${repetitions}`,
       );
       printTable(steady);
     }

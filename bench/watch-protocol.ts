@@ -22,6 +22,8 @@ export type WorkerRequest =
       etcdPrefix: string;
       streams: number;
       streamsPerChannel: number;
+      /** etcd3: watchers sharing one Watch stream (one etcd3 client); 1 gives each its own, as each WatchTablets call has. */
+      watchersPerStream: number;
       timeoutMs: number;
     }
   | { id: number; type: 'progress' }

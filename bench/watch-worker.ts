@@ -13,6 +13,12 @@ import { nowNs, type CollectReply, type OpenReply, type WorkerReply, type Worker
 
 /** Own connection per channel: grpc-js would otherwise share one subchannel between clients. */
 const CHANNEL_OPTIONS = { 'grpc.use_local_subchannel_pool': 1 };
+const CANCEL_WAIT_MS = 3000;
+/**
+ * etcd3 clients with the same value share one connection (grpc-js pools subchannels by
+ * target and options); each channel of subscribers gets its own value.
+ */
+const CONNECTION_OPTION = 'topo-bench.connection';
 
 /** One subscriber stream and what it received. */
 interface StreamState {
@@ -38,6 +44,7 @@ class Subscribers {
   private failures: Record<string, number> = {};
   private readonly closers: Array<() => Promise<void> | void> = [];
   private closing = false;
+  private connections = 0;
 
   private newStream(): StreamState {
     return { last: 0, continued: false, open: false, revisions: [], at: [] };
@@ -132,32 +139,48 @@ class Subscribers {
     });
   }
 
+  /**
+   * `count` etcd3 watchers on one connection: each etcd3 client multiplexes its watchers on
+   * one Watch stream, so `watchersPerStream` of them share a client; the clients of one
+   * connection share it through grpc-js's subchannel pool (same target, same options).
+   */
   private openEtcd(request: Extract<WorkerRequest, { type: 'open' }>, count: number): Array<Promise<boolean>> {
-    const client = new Etcd3({ hosts: request.target.split(','), grpcOptions: CHANNEL_OPTIONS });
-    const watchers: Watcher[] = [];
-    this.closers.push(async () => {
-      await Promise.all(watchers.map((w) => w.cancel().catch(() => undefined)));
-      client.close();
-    });
-    return Array.from({ length: count }, async () => {
-      const state = this.newStream();
-      try {
-        const watcher = await client.watch().prefix(request.etcdPrefix).create();
-        watchers.push(watcher);
-        // An etcd3 watcher without an error listener crashes the process when it errs.
-        watcher.on('error', (err: Error) => this.fail(err.message, state.open));
-        watcher.on('disconnected', (err: Error) => this.fail(`disconnected: ${err.message}`, state.open));
-        watcher.on('data', (response: IWatchResponse) => {
-          this.changeMessages++;
-          this.record(state, response.events, putRevision, false);
-        });
-        this.opened(state);
-        return true;
-      } catch (err) {
-        this.fail((err as Error).message, false);
-        return false;
-      }
-    });
+    const grpcOptions = { [CONNECTION_OPTION]: ++this.connections };
+    const opening: Array<Promise<boolean>> = [];
+    for (let first = 0; first < count; first += request.watchersPerStream) {
+      const client = new Etcd3({ hosts: request.target.split(','), grpcOptions });
+      const watchers: Watcher[] = [];
+      this.closers.push(async () => {
+        // A watcher whose stream was cut (grpc-proxy cancels slow streams) may never confirm its
+        // cancel: closing the client ends it anyway.
+        const cancelled = Promise.all(watchers.map((w) => w.cancel().catch(() => undefined)));
+        await Promise.race([cancelled, new Promise((resolve) => setTimeout(resolve, CANCEL_WAIT_MS).unref())]);
+        client.close();
+      });
+      const here = Math.min(request.watchersPerStream, count - first);
+      for (let i = 0; i < here; i++) opening.push(this.openEtcdWatcher(client, request.etcdPrefix, watchers));
+    }
+    return opening;
+  }
+
+  private async openEtcdWatcher(client: Etcd3, prefix: string, watchers: Watcher[]): Promise<boolean> {
+    const state = this.newStream();
+    try {
+      const watcher = await client.watch().prefix(prefix).create();
+      watchers.push(watcher);
+      // An etcd3 watcher without an error listener crashes the process when it errs.
+      watcher.on('error', (err: Error) => this.fail(err.message, state.open));
+      watcher.on('disconnected', (err: Error) => this.fail(`disconnected: ${err.message}`, state.open));
+      watcher.on('data', (response: IWatchResponse) => {
+        this.changeMessages++;
+        this.record(state, response.events, putRevision, false);
+      });
+      this.opened(state);
+      return true;
+    } catch (err) {
+      this.fail((err as Error).message, false);
+      return false;
+    }
   }
 
   progress(): { receipts: number; broken: number } {

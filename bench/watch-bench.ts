@@ -97,7 +97,10 @@ type PhaseKind = 'steady' | 'burst';
 
 interface PhaseResult {
   kind: PhaseKind;
+  /** Acknowledged writes: each owed to every open stream. */
   writes: number;
+  /** Writes etcd refused, by message. */
+  failedWrites: Record<string, number>;
   /** Over every receipt owed: one never made within the phase's window counts as infinitely late. */
   latency: Summary;
   /** Over the receipts made. */
@@ -196,13 +199,26 @@ async function createWatchedTablets(address: string, count: number): Promise<voi
 
 type Acks = Array<[string, number]>;
 
-function putTablet(writer: Etcd3, root: string, index: number, hostname: string, acks: Acks): Promise<void> {
+/** The acknowledged writes of a phase, and those etcd refused (by message): a refused write is owed to no stream. */
+interface Writes {
+  acks: Acks;
+  failed: Record<string, number>;
+}
+
+function putTablet(writer: Etcd3, root: string, index: number, hostname: string, writes: Writes): Promise<void> {
   const tablet = watchedTablet(index, hostname);
   return writer
     .put(`${root}/${tabletPath(tablet.alias!)}`)
     .value(Buffer.from(Tablet.encode(tablet).finish()))
     .exec()
-    .then((response) => void acks.push([response.header.revision, nowNs()]));
+    .then(
+      (response) => void writes.acks.push([response.header.revision, nowNs()]),
+      (err: unknown) => {
+        // etcd on a loaded machine may time a request out; the run goes on and says so.
+        const message = err instanceof Error ? err.message : String(err);
+        writes.failed[message] = (writes.failed[message] ?? 0) + 1;
+      },
+    );
 }
 
 /**
@@ -211,30 +227,27 @@ function putTablet(writer: Etcd3, root: string, index: number, hostname: string,
  * etcd so that every peer sees the very same etcd events. Resolves to each write's revision
  * and the time its acknowledgement arrived.
  */
-async function writeSteady(writer: Etcd3, root: string, tag: string): Promise<Acks> {
+async function writeSteady(writer: Etcd3, root: string, tag: string): Promise<Writes> {
   const count = Math.max(1, Math.round(RATE * DURATION_S));
   const intervalMs = 1000 / RATE;
-  const acks: Acks = [];
+  const writes: Writes = { acks: [], failed: {} };
   const inFlight: Array<Promise<void>> = [];
-  // Caught as they happen: a write failing while later ones are still being scheduled must not go unhandled.
-  let failure: { error: unknown } | undefined;
   const start = performance.now();
-  for (let k = 0; k < count && !failure; k++) {
+  for (let k = 0; k < count; k++) {
     const wait = start + k * intervalMs - performance.now();
     if (wait > 0) await sleep(wait);
     const index = k % TABLETS;
-    inFlight.push(putTablet(writer, root, index, `tablet-${index + 1}-${tag}-${k}.bench`, acks).catch((error: unknown) => void (failure ??= { error })));
+    inFlight.push(putTablet(writer, root, index, `tablet-${index + 1}-${tag}-${k}.bench`, writes));
   }
   await Promise.all(inFlight);
-  if (failure) throw failure.error;
-  return acks;
+  return writes;
 }
 
 /** `BURST_SIZE` puts of distinct tablets, issued together straight to etcd. */
-async function writeBurst(writer: Etcd3, root: string, tag: string): Promise<Acks> {
-  const acks: Acks = [];
-  await Promise.all(Array.from({ length: BURST_SIZE }, (_, i) => putTablet(writer, root, i, `tablet-${i + 1}-${tag}.bench`, acks)));
-  return acks;
+async function writeBurst(writer: Etcd3, root: string, tag: string): Promise<Writes> {
+  const writes: Writes = { acks: [], failed: {} };
+  await Promise.all(Array.from({ length: BURST_SIZE }, (_, i) => putTablet(writer, root, i, `tablet-${i + 1}-${tag}.bench`, writes)));
+  return writes;
 }
 
 /** N spread over the workers as evenly as can be. */
@@ -360,7 +373,8 @@ class Bench {
       others: new OtherCpuMeter([process.pid, ...this.stack.pids, serving.pid, ...this.workers.pids]),
     };
     const startNs = nowNs();
-    const acks = kind === 'steady' ? await writeSteady(this.writer, this.stack.cellRoot, tag) : await writeBurst(this.writer, this.stack.cellRoot, tag);
+    const { acks, failed } = kind === 'steady' ? await writeSteady(this.writer, this.stack.cellRoot, tag) : await writeBurst(this.writer, this.stack.cellRoot, tag);
+    if (acks.length === 0) throw new Error(`every ${kind} write failed: ${JSON.stringify(failed)}`);
     // Every open stream owes a receipt of every write; wait for them, within a bound.
     const owed = acks.length * openCount;
     const deadlineNs = kind === 'steady' ? nowNs() + DRAIN_TIMEOUT_MS * 1e6 : startNs + BURST_BOUND_S * 1e9;
@@ -372,7 +386,7 @@ class Bench {
     const clientCpu = cpu.clients.percentOfOneCore();
     const otherCpu = cpu.others.percentOfOneCore();
     const collected = await this.workers.all(() => ({ type: 'collect', acks }), 'collected', 120_000);
-    return summarizePhase(kind, acks.length, startNs, collected.map((c) => c.reply), {
+    return summarizePhase(kind, acks.length, failed, startNs, collected.map((c) => c.reply), {
       servingCpu,
       servingSeconds,
       etcdCpu,
@@ -386,6 +400,7 @@ class Bench {
 function summarizePhase(
   kind: PhaseKind,
   writes: number,
+  failedWrites: Record<string, number>,
   startNs: number,
   replies: CollectReply[],
   measured: { servingCpu: number; servingSeconds: number; etcdCpu: number; clientCpu: number; otherCpu: number; phaseMs: number },
@@ -409,6 +424,7 @@ function summarizePhase(
   return {
     kind,
     writes,
+    failedWrites,
     latency: summarize(latencies),
     deliveredLatency: summarize(latencies.subarray(0, delivered)),
     expected,
@@ -574,6 +590,8 @@ function sessionNotes(s: SessionResult): string {
       `delivered ones p50 ${fixed(phase.deliveredLatency.p50, 1)} ms, p99 ${fixed(phase.deliveredLatency.p99, 1)} ms`,
       `${phase.changeMessages} change messages`,
     ];
+    const refused = Object.entries(phase.failedWrites);
+    if (refused.length > 0) bits.push(`etcd REFUSED writes (owed to no stream): ${refused.map(([m, n]) => `${n}x ${m}`).join('; ')}`);
     if (phase.mergedMessages > 0) bits.push(`${phase.mergedMessages} merged (transactions > 1)`);
     if (phase.continuedMessages > 0) bits.push(`${phase.continuedMessages} continued`);
     if (phase.duplicates > 0) bits.push(`${phase.duplicates} DUPLICATE or out-of-order changes`);
@@ -728,9 +746,17 @@ async function main(): Promise<void> {
         const order = repetition % 2 === 1 ? PEERS : [...PEERS].reverse();
         for (const peer of order) {
           const sessionStart = elapsedS();
-          round[peer] = await bench.session(peer, streams, repetition);
+          try {
+            round[peer] = await bench.session(peer, streams, repetition);
+            progress(`N=${streams} #${repetition}: ${peer} measured`);
+          } catch (err) {
+            // One session failing (etcd timing out on a loaded machine) leaves the others worth printing.
+            const message = err instanceof Error ? err.message : String(err);
+            skipped.push(`N=${streams} repetition ${repetition} ${PEER_LABEL[peer]} FAILED: ${message}`);
+            progress(`N=${streams} #${repetition}: ${peer} failed: ${message}`);
+            await stack.stopCellTopo();
+          }
           tookS.set(`${peer}:${streams}`, elapsedS() - sessionStart);
-          progress(`N=${streams} #${repetition}: ${peer} measured`);
         }
       }
     }

@@ -80,6 +80,9 @@ const KEYSPACE = 'bench';
 /** How long the changes of the last steady write may take to reach every stream before the phase is cut. */
 const DRAIN_TIMEOUT_MS = 10_000;
 const RSS_SAMPLE_MS = 250;
+/** How long the next session waits for etcd to drop the closed subscribers' watch streams. */
+const RELEASE_TIMEOUT_MS = 30_000;
+const PEER_OWN_STREAMS = 4;
 /** Between the steady phase and the burst on the same streams. */
 const PAUSE_MS = 1000;
 
@@ -297,6 +300,21 @@ class Bench {
     }
   }
 
+  /**
+   * etcd ends a closed client's watch streams a while after the client went: the next
+   * session starts once they are gone (or after a bound), so it does not pay for them.
+   */
+  private async untilEtcdReleased(): Promise<void> {
+    const deadline = Date.now() + RELEASE_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const { watchStreams } = await etcdWatchGauges(this.stack.cellEtcd.endpoints[0]);
+      // What the peer itself holds until it stops (cell-topo's or grpc-proxy's own watches) may stay.
+      if (watchStreams <= PEER_OWN_STREAMS) return;
+      await sleep(250);
+    }
+    console.error(`[watch-bench] etcd still holds watch streams ${RELEASE_TIMEOUT_MS / 1000} s after the subscribers closed`);
+  }
+
   private async receipts(): Promise<number> {
     const progress = await this.workers.all(() => ({ type: 'progress' }), 'progress', 30_000);
     return progress.reduce((sum, p) => sum + p.reply.receipts, 0);
@@ -357,6 +375,7 @@ class Bench {
         result.burst = await this.phase('burst', serving, openCount, tag);
       }
       await this.workers.all(() => ({ type: 'close' }), 'closed', 60_000);
+      await this.untilEtcdReleased();
       return result;
     } finally {
       await serving.stop();
@@ -456,7 +475,11 @@ function each(values: Array<number | undefined>, digits: number): string {
   return values.map((v) => fixed(v, digits)).join(' / ');
 }
 
-const ratio = (ours: number, theirs: number): number => (Number.isFinite(ours) && Number.isFinite(theirs) && theirs > 0 ? ours / theirs : NaN);
+/** ours / theirs; 0 when only theirs never completed (ours did), unknown when neither did. */
+const ratio = (ours: number, theirs: number): number => {
+  if (Number.isFinite(ours) && theirs === Infinity) return 0;
+  return Number.isFinite(ours) && Number.isFinite(theirs) && theirs > 0 ? ours / theirs : NaN;
+};
 
 /** The sessions of one (N, repetition): one per peer. */
 type Round = Partial<Record<Peer, SessionResult>>;

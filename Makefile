@@ -102,18 +102,21 @@ $(BUILD_STAMP): $(PROTO_STAMP) $(shell find libs -name '*.ts' -not -name '*.spec
 test: deps proto typecheck build
 	$(NPX) jest --runInBand
 
-# Store figures, then watch fan-out and registration against raw etcd (about 5 minutes in
-# all). BENCH_STREAMS picks the watch subscriber counts.
+# Store figures, then watch fan-out (steady and a burst of 100 changes, cell-topo against raw
+# etcd watchers and etcd's grpc-proxy, each twice) and registration against raw etcd (about
+# 20 minutes in all). BENCH_STREAMS and BENCH_BURST pick the subscriber counts.
 BENCH_STREAMS ?= 100,1000,10000
+BENCH_BURST ?= 1000,5000
 
 bench: deps proto
 	node -r ts-node/register/transpile-only bench/store-bench.ts
-	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams $(BENCH_STREAMS)
+	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams $(BENCH_STREAMS) --burst $(BENCH_BURST)
 
-# The same figures from smaller runs, in about 2 minutes.
+# The same figures from smaller runs, in about 3 minutes.
 bench-quick: deps proto
 	node -r ts-node/register/transpile-only bench/store-bench.ts --ops 300
-	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams 100,1000 --duration 4 --registrations 300
+	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams 1000 --burst 1000 --duration 4 --burst-bound 10 \
+	  --idle-settle 2 --registrations 300 --budget 400
 
 # Needs etcd (not with BACKEND=memory), never Go or grpcurl; builds topoctl so it starts fast.
 up: $(if $(filter memory,$(BACKEND)),,etcd-server) $(if $(TLS),openssl) build

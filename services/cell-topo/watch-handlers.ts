@@ -64,8 +64,9 @@ const encodeSrvKeyspace: FileMessageEncoder = (kind, revision, contents, status)
   WatchSrvKeyspaceResponse.encode({
     kind,
     revision: revision.toString(),
-    srvKeyspace: contents ? SrvKeyspace.decode(contents) : undefined,
-    removed: removedFor(kind, contents),
+    srvKeyspace: contents ? decodedSrvKeyspace(contents) : undefined,
+    // A value that does not decode (written around the path API's checks) reads as absent.
+    removed: removedFor(kind, contents && decodedSrvKeyspace(contents)),
     backend: status,
   }).finish();
 
@@ -78,7 +79,15 @@ const encodeSrvVSchema: FileMessageEncoder = (kind, revision, contents, status) 
     backend: status,
   }).finish();
 
-function removedFor(kind: WatchMessageKind, contents: Uint8Array | undefined): boolean {
+function decodedSrvKeyspace(contents: Uint8Array): SrvKeyspace | undefined {
+  try {
+    return SrvKeyspace.decode(contents);
+  } catch {
+    return undefined;
+  }
+}
+
+function removedFor(kind: WatchMessageKind, contents: object | undefined): boolean {
   return (kind === WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT || kind === WatchMessageKind.WATCH_MESSAGE_KIND_CHANGES) && !contents;
 }
 

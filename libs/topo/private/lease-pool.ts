@@ -1,7 +1,7 @@
 import type { LeaseInfo, Store } from '../../store';
 
 /** How many granted leases wait per TTL. */
-const POOL_SIZE = 8;
+const POOL_SIZE = 32;
 
 interface Pooled extends LeaseInfo {
   grantedAt: number;

@@ -190,5 +190,8 @@ export interface Store {
   keepAliveLease(id: bigint): Promise<number>;
   revokeLease(id: bigint): Promise<void>;
 
+  /** Alarms the backend has raised (etcd NOSPACE: writes refused), empty when none. */
+  alarms(): Promise<string[]>;
+
   close(): Promise<void>;
 }

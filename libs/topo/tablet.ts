@@ -283,7 +283,7 @@ export class Tablets {
         throw new TopoError(TopoErrorCode.BadVersion, `${label} is at version ${current.version}, not ${options.version}`);
       }
       const request = await planTabletCommit(this.store, state, { type: 'delete' }, { type: 'delete' }, options.fence);
-      if ((await tryCommit(this.store, request)) === undefined) continue;
+      if ((await tryCommit(this.store, request, true)) === undefined) continue;
       if (current.liveness) await revokeQuietly(this.store, current.liveness.leaseId);
       return;
     }

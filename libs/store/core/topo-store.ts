@@ -154,6 +154,10 @@ export class TopoStore implements Store {
     return this.engine.leaseRevoke(id);
   }
 
+  alarms(): Promise<string[]> {
+    return this.engine.alarms();
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.participations].map((p) => p.stop()));
     await this.engine.close();

@@ -29,6 +29,12 @@ export interface Fence {
   lockPath: string;
   /** The lock key's create revision: the fencing token of this grant. */
   token: bigint;
+  /**
+   * Set on the fence of a lock held by this process: aborted once the grant is over
+   * (unlocked, lost, or its caller gone). Fenced writes are then refused with LockLost before
+   * they reach the backend, so a request whose caller gave up never commits afterwards.
+   */
+  ended?: AbortSignal;
 }
 
 export interface WriteOptions {
@@ -95,7 +101,11 @@ export interface CommitRequest {
 export interface LockOptions {
   /** Give up waiting after this long with TopoError Timeout. */
   timeoutMs?: number;
-  /** Aborting a wait ends it with TopoError Interrupted. */
+  /**
+   * The caller's cancellation: aborting a wait ends it with TopoError Interrupted, and
+   * aborting while a kept-alive lock is held releases it (the caller is gone; writes fenced
+   * by it stop at once).
+   */
   signal?: AbortSignal;
   /** Lease TTL of the lock; kept alive while held. */
   ttlSeconds?: number;
@@ -118,7 +128,12 @@ export interface LockDescriptor {
   readonly lost: AbortSignal;
   /** Resolves if the lock is still held; throws LockLost otherwise. */
   check(): Promise<void>;
-  /** Releases the lock. Throws NoNode when it was already released or lost. */
+  /**
+   * Releases the lock, retrying an unreachable backend within the request timeout and
+   * revoking the lease in any case. Throws NoNode when it was already released, LockLost
+   * when it had been lost, Unavailable when the backend could not be reached at all (the
+   * lease then runs out by itself).
+   */
   unlock(): Promise<void>;
 }
 

@@ -90,6 +90,7 @@ export class FileOps {
       return version === 0n ? { key, field: 'createRevision', equals: 0n } : { key, field: 'modRevision', equals: version };
     });
     const lockKey = request.fence ? this.keys.key(checkFilePath(request.fence.lockPath)) : undefined;
+    if (request.fence?.ended?.aborted) throw lockLost(request.fence);
     if (lockKey) compare.push({ key: lockKey, field: 'createRevision', equals: request.fence!.token });
     const failure: TxnOp[] = request.expect.map(({ path }) => ({ type: 'get', key: this.keys.key(path) }));
     if (lockKey) failure.push({ type: 'get', key: lockKey });
@@ -117,6 +118,7 @@ export class FileOps {
   > {
     const target = ops[0].key;
     const lockKey = fence ? this.keys.key(checkFilePath(fence.lockPath)) : undefined;
+    if (fence?.ended?.aborted) return { ok: false, lockLost: true, current: undefined };
     const fenceCompare: Compare[] = lockKey ? [{ key: lockKey, field: 'createRevision', equals: fence!.token }] : [];
     const failure: TxnOp[] = [{ type: 'get', key: target }];
     if (lockKey) failure.push({ type: 'get', key: lockKey });

@@ -11,7 +11,13 @@ export interface LockDefaults {
   lockTtlSeconds: number;
   /** TTL of named locks, which may be held by a process that stalls for a long while. */
   namedLockTtlSeconds: number;
+  /** How long an unlock keeps retrying an unreachable backend before it gives up waiting. */
+  unlockTimeoutMs: number;
 }
+
+/** Backoff between unlock attempts: 50 ms doubling to 1 s, with jitter. */
+const UNLOCK_BACKOFF_MIN_MS = 50;
+const UNLOCK_BACKOFF_MAX_MS = 1000;
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -73,7 +79,14 @@ export class LockOps {
       if (!created.succeeded) throw nodeExists(path);
       const token = created.revision;
       await this.waitForTurn(dir, token, options, tryOnly, keeper.lost);
-      return new HeldLock(this.engine, this.keys, path, token, keeper, options.keepAlive ?? true);
+      // The caller may have gone while the grant was on its way back.
+      if (options.signal?.aborted) throw interrupted(`lock ${dir}`);
+      return new HeldLock(this.engine, this.keys, path, token, keeper, {
+        keepAlive: options.keepAlive ?? true,
+        ttlSeconds,
+        unlockTimeoutMs: this.defaults.unlockTimeoutMs,
+        caller: options.signal,
+      });
     } catch (err) {
       keeper.stop();
       await this.engine.leaseRevoke(lease.id).catch(() => undefined);
@@ -124,10 +137,21 @@ export class LockOps {
   }
 }
 
+interface HeldLockOptions {
+  keepAlive: boolean;
+  ttlSeconds: number;
+  unlockTimeoutMs: number;
+  /** The caller's signal: with keepAlive, its abort releases the lock (the caller is gone). */
+  caller: AbortSignal | undefined;
+}
+
 class HeldLock implements LockDescriptor {
   readonly fence: Fence;
   private released = false;
   private readonly watchStop = new AbortController();
+  /** Aborted at unlock or when the caller goes: fenced writes stop before reaching the backend. */
+  private readonly over = new AbortController();
+  private readonly onCallerGone = (): void => void this.unlock().catch(() => undefined);
 
   constructor(
     private readonly engine: KvEngine,
@@ -135,11 +159,15 @@ class HeldLock implements LockDescriptor {
     readonly path: string,
     readonly token: bigint,
     private readonly keeper: LeaseKeeper,
-    keepAlive: boolean,
+    private readonly options: HeldLockOptions,
   ) {
-    this.fence = { lockPath: path, token };
-    if (keepAlive) void this.watchKey();
-    else keeper.stop();
+    this.fence = { lockPath: path, token, ended: AbortSignal.any([this.over.signal, keeper.lost]) };
+    if (options.keepAlive) {
+      void this.watchKey();
+      options.caller?.addEventListener('abort', this.onCallerGone, { once: true });
+    } else {
+      keeper.stop();
+    }
   }
 
   get leaseId(): bigint {
@@ -160,21 +188,75 @@ class HeldLock implements LockDescriptor {
     }
   }
 
+  /**
+   * Deletes the lock key while this grant holds it, retrying an unreachable backend with
+   * backoff for up to unlockTimeoutMs, then revokes the lease, which removes the key too if
+   * the delete never got through. A lock is left to expire only when neither reached etcd
+   * in that time; revoking then goes on in the background until the lease would have
+   * expired anyway, so the lock is freed as soon as etcd answers again.
+   */
   async unlock(): Promise<void> {
     if (this.released) throw noNode(this.path);
     this.released = true;
+    this.over.abort();
+    this.options.caller?.removeEventListener('abort', this.onCallerGone);
     const wasLost = this.lost.aborted;
     this.keeper.stop();
     this.watchStop.abort();
+    const deadline = Date.now() + this.options.unlockTimeoutMs;
     const key = this.keys.key(this.path);
-    const removed = await this.engine.txn({
-      compare: [{ key, field: 'createRevision', equals: this.token }],
-      success: [{ type: 'delete', key }],
-    });
-    await this.engine.leaseRevoke(this.keeper.leaseId);
-    if (wasLost || !removed.succeeded) {
+    let removed: boolean | undefined;
+    let failure: unknown;
+    let ambiguous = false;
+    for (let attempt = 0; removed === undefined; attempt++) {
+      try {
+        const result = await this.engine.txn({
+          compare: [{ key, field: 'createRevision', equals: this.token }],
+          success: [{ type: 'delete', key }],
+        });
+        // After a failed attempt that may have applied (leader changed, timed out), a key
+        // already gone was most likely removed by that attempt.
+        removed = result.succeeded || ambiguous;
+      } catch (err) {
+        failure = err;
+        if (!retryable(err) || !(await backoffWithin(attempt, deadline))) break;
+        ambiguous = true;
+      }
+    }
+    const revoked = await this.revokeUntil(deadline);
+    if (!revoked) this.revokeInBackground(Date.now() + this.options.ttlSeconds * 1000);
+    if (removed === undefined && !revoked) {
+      throw new TopoError(
+        TopoErrorCode.Unavailable,
+        `lock ${this.path} not released: etcd unreachable for ${this.options.unlockTimeoutMs} ms; its lease expires within ${this.options.ttlSeconds}s: ${String(failure)}`,
+        { cause: failure },
+      );
+    }
+    if (wasLost || removed === false) {
       throw new TopoError(TopoErrorCode.LockLost, `lock ${this.path} was lost before unlock`);
     }
+  }
+
+  /** True once the lease is revoked (or already gone); false when etcd stayed unreachable. */
+  private async revokeUntil(deadline: number): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.engine.leaseRevoke(this.keeper.leaseId);
+        return true;
+      } catch (err) {
+        if (!retryable(err) || !(await backoffWithin(attempt, deadline))) return false;
+      }
+    }
+  }
+
+  private revokeInBackground(until: number): void {
+    const retry = (): void => {
+      void this.revokeUntil(Date.now() + UNLOCK_BACKOFF_MAX_MS).then((revoked) => {
+        if (revoked || Date.now() >= until) return;
+        setTimeout(retry, UNLOCK_BACKOFF_MAX_MS).unref();
+      });
+    };
+    setTimeout(retry, UNLOCK_BACKOFF_MAX_MS).unref();
   }
 
   /** Someone deleting the lock key (an operator, or lease expiry) loses the lock at once. */
@@ -193,6 +275,19 @@ class HeldLock implements LockDescriptor {
       }
     }
   }
+}
+
+function retryable(err: unknown): boolean {
+  return TopoError.is(err, TopoErrorCode.Unavailable) || TopoError.is(err, TopoErrorCode.Timeout);
+}
+
+/** Sleeps before attempt `attempt + 1`; false when that would start after `deadline`. */
+async function backoffWithin(attempt: number, deadline: number): Promise<boolean> {
+  const base = Math.min(UNLOCK_BACKOFF_MAX_MS, UNLOCK_BACKOFF_MIN_MS * 2 ** attempt);
+  const delay = base / 2 + Math.random() * (base / 2);
+  if (Date.now() + delay >= deadline) return false;
+  await new Promise((resolve) => setTimeout(resolve, delay));
+  return true;
 }
 
 export function lockHolder(kv: KeyValue): string {

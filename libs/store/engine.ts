@@ -30,6 +30,8 @@ export interface RangeOptions {
   keysOnly?: boolean;
   /** With prefix: only keys that sort after this one (a continuation from a previous page). */
   after?: string;
+  /** With prefix: only keys that sort before this one. */
+  before?: string;
   /**
    * At most this many keys, and `more` says whether others follow. Without a limit the
    * whole range comes back, read page by page at one revision by engines that must.

@@ -83,6 +83,29 @@ export interface RecursiveWatch {
   changes: AsyncIterable<RecursiveBatch>;
 }
 
+export interface ListPageOptions {
+  /** At most this many files; `more` says whether others follow. Unset: all of them. */
+  limit?: number;
+  /** Only files whose path sorts after this one: the last path of the previous page. */
+  after?: string;
+  /** Only files whose path sorts at or before this one. */
+  through?: string;
+  /**
+   * Read the store as it was at this revision (the first page's), so that every page of one
+   * listing sees one state. Compacted when that revision is no longer in history.
+   */
+  revision?: bigint;
+}
+
+export interface ListPage {
+  /** Sorted by path, byte order. */
+  items: KVInfo[];
+  /** The revision this page was read at: pass it back with the next page. */
+  revision: bigint;
+  /** Files past the last one returned exist. */
+  more: boolean;
+}
+
 /** One write of a multi-file transaction. */
 export type CommitOp =
   | { type: 'put'; path: string; contents: Uint8Array; lease?: bigint }
@@ -177,6 +200,8 @@ export interface Store {
    * that directory ('ks1/' never matches 'ks10/...').
    */
   list(prefix: string): Promise<KVInfo[]>;
+  /** One page of `list(prefix)`, for listings too large for one answer. */
+  listPage(prefix: string, options: ListPageOptions): Promise<ListPage>;
   /** The backend's revision now: one cheap read (a watch hub checks a client's resume point with it). */
   currentRevision(): Promise<Version>;
   /** Throws NoNode, BadVersion, NodeNotEmpty (a directory), LockLost. */

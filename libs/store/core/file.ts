@@ -1,7 +1,7 @@
 import type { Compare, KvEngine, KeyValue, TxnOp } from '../engine';
 import { TopoError, TopoErrorCode, badVersion, noNode, nodeExists } from '../errors';
 import { KeySpace, checkFilePath, checkPrefix, checkValue } from '../paths';
-import type { CommitRequest, Fence, KVInfo, Version, VersionedValue, WriteOptions } from '../store';
+import type { CommitRequest, Fence, KVInfo, ListPage, ListPageOptions, Version, VersionedValue, WriteOptions } from '../store';
 
 /** Files: create, update, get, history, list and delete, each one engine transaction. */
 export class FileOps {
@@ -60,6 +60,26 @@ export class FileOps {
     const keyPrefix = this.keys.key(checkPrefix(prefix));
     const { kvs } = await this.engine.range(keyPrefix, { prefix: true });
     return kvs.map((kv) => ({ path: this.keys.path(kv.key), contents: kv.value, version: kv.modRevision }));
+  }
+
+  async listPage(prefix: string, options: ListPageOptions): Promise<ListPage> {
+    const keyPrefix = this.keys.key(checkPrefix(prefix));
+    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
+      throw new TopoError(TopoErrorCode.InvalidArgument, `page limit ${options.limit} must be a whole number >= 1`);
+    }
+    const { kvs, revision, more } = await this.engine.range(keyPrefix, {
+      prefix: true,
+      after: options.after === undefined ? undefined : this.keys.key(checkFilePath(options.after)),
+      // Every key of the file `through` names and nothing after: the key with a 0 byte appended.
+      before: options.through === undefined ? undefined : `${this.keys.key(checkFilePath(options.through))}\u0000`,
+      revision: options.revision,
+      limit: options.limit,
+    });
+    return {
+      items: kvs.map((kv) => ({ path: this.keys.path(kv.key), contents: kv.value, version: kv.modRevision })),
+      revision: options.revision ?? revision,
+      more: more ?? false,
+    };
   }
 
   async delete(filePath: string, version: Version | null, options: WriteOptions = {}): Promise<void> {

@@ -8,6 +8,8 @@ import type {
   KVInfo,
   LeaderParticipation,
   LeaseInfo,
+  ListPage,
+  ListPageOptions,
   LockDescriptor,
   LockOptions,
   RecursiveWatch,
@@ -102,6 +104,10 @@ export class TopoStore implements Store {
 
   list(prefix: string): Promise<KVInfo[]> {
     return this.files.list(prefix);
+  }
+
+  listPage(prefix: string, options: ListPageOptions): Promise<ListPage> {
+    return this.files.listPage(prefix, options);
   }
 
   delete(filePath: string, version: Version | null, options?: WriteOptions): Promise<void> {

@@ -130,7 +130,7 @@ export class EtcdEngine implements KvEngine {
       try {
         const response = await this.client.kv.range({
           key: start,
-          range_end: options.prefix ? prefixEnd(keyBytes) : undefined,
+          range_end: options.prefix ? rangeEnd(keyBytes, options.before) : undefined,
           revision: options.revision === undefined ? undefined : options.revision.toString(),
           keys_only: options.keysOnly ?? false,
           limit: pageLimit === undefined ? undefined : String(pageLimit),
@@ -268,4 +268,12 @@ function fromResponseOp(response: IResponseOp): { kvs: ReturnType<typeof toKeyVa
 
 function isTooLargeAnswer(err: unknown): boolean {
   return TopoError.is(err, TopoErrorCode.ResourceExhausted) && err.detail.includes('message limit');
+}
+
+/** The end of a prefix range, or `before` when that comes first. */
+function rangeEnd(prefix: Buffer, before: string | undefined): Buffer {
+  const end = prefixEnd(prefix);
+  if (before === undefined) return end;
+  const limit = Buffer.from(before, 'utf8');
+  return Buffer.compare(limit, end) < 0 ? limit : end;
 }

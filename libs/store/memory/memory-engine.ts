@@ -67,6 +67,8 @@ export class MemoryEngine implements KvEngine {
     const after = options.after;
     let kvs = this.store.range(key, prefix, options.revision);
     if (after !== undefined) kvs = kvs.filter((kv) => kv.key > after);
+    const before = options.before;
+    if (before !== undefined) kvs = kvs.filter((kv) => kv.key < before);
     const more = options.limit !== undefined && kvs.length > options.limit;
     if (more) kvs = kvs.slice(0, options.limit);
     const result: RangeResult = { kvs: kvs.map((kv) => copyKeyValue(kv, options.keysOnly)), revision: this.store.revision };
@@ -233,5 +235,7 @@ function checkPage(options: RangeOptions): void {
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
     throw invalidArgument(`range limit ${options.limit} must be a whole number >= 1`);
   }
-  if (options.after !== undefined && !options.prefix) throw invalidArgument('range after needs a prefix range');
+  if ((options.after !== undefined || options.before !== undefined) && !options.prefix) {
+    throw invalidArgument('range after and before need a prefix range');
+  }
 }

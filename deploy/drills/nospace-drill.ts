@@ -100,7 +100,7 @@ export async function runNoSpaceDrill(options: NoSpaceDrillOptions): Promise<NoS
     await until('writes health NOT_SERVING', async () => (await statusOf(WRITES_HEALTH_SERVICE)) === Status.NOT_SERVING, 10_000);
     const overallWhileFull = await statusOf('');
     const writesWhileFull = await statusOf(WRITES_HEALTH_SERVICE);
-    const listedWhileFull = (await call(c.listTablets.bind(c), { keyspace: '', shard: '', tabletTypes: [] })).tablets.length;
+    const listedWhileFull = (await call(c.listTablets.bind(c), { keyspace: '', shard: '', tabletTypes: [], pageSize: 0, pageToken: '' })).tablets.length;
 
     // Free space the way an operator's tooling would: drop tablets that are gone.
     const half = Math.floor(options.tablets / 2);

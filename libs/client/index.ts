@@ -7,3 +7,4 @@ export { unaryCall, type UnaryMethod } from './unary-call';
 export { Backoff } from './backoff';
 export { SrvKeyspaceWatch } from './srv-keyspace-watch';
 export { globalTopoClient, cellTopoClient, type Promised, type TypedClientOptions } from './typed-client';
+export { allPages } from './all-pages';

@@ -89,7 +89,8 @@ export class LockOps {
       });
     } catch (err) {
       keeper.stop();
-      await this.engine.leaseRevoke(lease.id).catch(() => undefined);
+      // A key left queued would hold up every contender behind it until its lease expired.
+      await releaseLease(this.engine, lease.id, Date.now() + this.defaults.unlockTimeoutMs, ttlSeconds);
       throw err;
     }
   }
@@ -223,8 +224,7 @@ class HeldLock implements LockDescriptor {
         ambiguous = true;
       }
     }
-    const revoked = await this.revokeUntil(deadline);
-    if (!revoked) this.revokeInBackground(Date.now() + this.options.ttlSeconds * 1000);
+    const revoked = await releaseLease(this.engine, this.keeper.leaseId, deadline, this.options.ttlSeconds);
     if (removed === undefined && !revoked) {
       throw new TopoError(
         TopoErrorCode.Unavailable,
@@ -235,28 +235,6 @@ class HeldLock implements LockDescriptor {
     if (wasLost || removed === false) {
       throw new TopoError(TopoErrorCode.LockLost, `lock ${this.path} was lost before unlock`);
     }
-  }
-
-  /** True once the lease is revoked (or already gone); false when etcd stayed unreachable. */
-  private async revokeUntil(deadline: number): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.engine.leaseRevoke(this.keeper.leaseId);
-        return true;
-      } catch (err) {
-        if (!retryable(err) || !(await backoffWithin(attempt, deadline))) return false;
-      }
-    }
-  }
-
-  private revokeInBackground(until: number): void {
-    const retry = (): void => {
-      void this.revokeUntil(Date.now() + UNLOCK_BACKOFF_MAX_MS).then((revoked) => {
-        if (revoked || Date.now() >= until) return;
-        setTimeout(retry, UNLOCK_BACKOFF_MAX_MS).unref();
-      });
-    };
-    setTimeout(retry, UNLOCK_BACKOFF_MAX_MS).unref();
   }
 
   /** Someone deleting the lock key (an operator, or lease expiry) loses the lock at once. */
@@ -273,6 +251,34 @@ class HeldLock implements LockDescriptor {
       if (!signal.aborted && TopoError.is(err, TopoErrorCode.Compacted)) {
         await this.check().catch(() => undefined);
       }
+    }
+  }
+}
+
+/**
+ * Revokes a lease, retrying an unreachable backend until `deadline`; true once revoked (or
+ * already gone). When the backend stayed away, revoking goes on in the background until
+ * the lease would have expired anyway, so its keys go as soon as the backend answers.
+ */
+async function releaseLease(engine: KvEngine, leaseId: bigint, deadline: number, ttlSeconds: number): Promise<boolean> {
+  if (await revokeUntil(engine, leaseId, deadline)) return true;
+  const until = Date.now() + ttlSeconds * 1000;
+  const retry = (): void => {
+    void revokeUntil(engine, leaseId, Date.now() + UNLOCK_BACKOFF_MAX_MS).then((revoked) => {
+      if (!revoked && Date.now() < until) setTimeout(retry, UNLOCK_BACKOFF_MAX_MS).unref();
+    });
+  };
+  setTimeout(retry, UNLOCK_BACKOFF_MAX_MS).unref();
+  return false;
+}
+
+async function revokeUntil(engine: KvEngine, leaseId: bigint, deadline: number): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await engine.leaseRevoke(leaseId);
+      return true;
+    } catch (err) {
+      if (!retryable(err) || !(await backoffWithin(attempt, deadline))) return false;
     }
   }
 }

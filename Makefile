@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps etcd-server tools runtime proto lint typecheck build test bench bench-quick up demo reset clean
+.PHONY: all deps etcd-server tools runtime proto lint typecheck build test bench bench-quick drills up demo reset clean
 
 all: test
 
@@ -99,6 +99,12 @@ bench: deps proto
 bench-quick: deps proto
 	node -r ts-node/register/transpile-only bench/store-bench.ts --ops 300
 	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams 100,1000 --duration 4 --registrations 300
+
+# Fault drills, long forms (about 10 minutes): rolling SIGKILL, quorum loss, 5,000 stream
+# cancels, a cell failure, a full etcd, a cell of 50,000 tablets. Needs etcd only.
+# DRILLS=name,name picks some; their short forms run in `make test`.
+drills: etcd-server proto
+	node -r ts-node/register/transpile-only deploy/drills/run.ts
 
 # Needs etcd (not with BACKEND=memory), never Go or grpcurl; builds topoctl so it starts fast.
 up: $(if $(filter memory,$(BACKEND)),,etcd-server) build

@@ -5,12 +5,21 @@
  * one answer, a cell of this size failed as soon as `tablets/` passed the client's 4 MiB
  * receive limit (3,945 such tablets).
  */
-import { ListTabletsResponse, type CellTopoServiceClient } from '../../libs/proto/gen/topo/cell/v1/cell';
+import { Metadata } from '@grpc/grpc-js';
+import {
+  ListTabletsResponse,
+  WatchMessageKind,
+  WatchTabletsResponse,
+  type CellTopoServiceClient,
+} from '../../libs/proto/gen/topo/cell/v1/cell';
 import { ListResponse, type PathServiceClient } from '../../libs/proto/gen/topo/path/v1/path';
 import { Tablet, TabletType } from '../../libs/proto';
 import type { CommitOp, Store } from '../../libs/store';
 import { call } from '../../libs/testing/grpc-call';
 import { tabletAlivePath, tabletPath } from '../../libs/topo';
+import { startCellTopo } from '../../services/cell-topo/cell-topo.fixture';
+import { startGlobalTopo } from '../../services/global-topo/global-topo.fixture';
+import { EtcdCluster } from '../etcd';
 
 export const SHARDS = ['-40', '40-80', '80-c0', 'c0-'];
 
@@ -100,4 +109,89 @@ export async function listAllPaths(path: PathServiceClient, prefix: string): Pro
   } while (pageToken !== '');
   figures.ms = Date.now() - started;
   return figures;
+}
+
+export interface SnapshotFigures {
+  ms: number;
+  messages: number;
+  /** Snapshot entries: tablet records and liveness keys. */
+  changes: number;
+  maxMessageBytes: number;
+  /** The stream's error when the snapshot did not arrive. */
+  error?: string;
+}
+
+/** A WatchTablets stream's snapshot up to its marker: how long, in how many messages, the largest of them. */
+export function watchSnapshot(client: CellTopoServiceClient, timeoutMs = 120_000): Promise<SnapshotFigures> {
+  const started = Date.now();
+  const figures: SnapshotFigures = { ms: 0, messages: 0, changes: 0, maxMessageBytes: 0 };
+  return new Promise((resolve) => {
+    const stream = client.watchTablets({ keyspace: '', shard: '', tabletTypes: [], fromRevision: '0' }, new Metadata(), {
+      deadline: new Date(Date.now() + timeoutMs),
+    });
+    stream.on('data', (response: WatchTabletsResponse) => {
+      figures.messages++;
+      figures.maxMessageBytes = Math.max(figures.maxMessageBytes, WatchTabletsResponse.encode(response).finish().byteLength);
+      if (response.kind === WatchMessageKind.WATCH_MESSAGE_KIND_SNAPSHOT) figures.changes += response.changes.length;
+      if (response.kind === WatchMessageKind.WATCH_MESSAGE_KIND_MARKER) {
+        figures.ms = Date.now() - started;
+        stream.cancel();
+        resolve(figures);
+      }
+    });
+    stream.on('error', (err: Error) => {
+      if (figures.ms > 0) return;
+      figures.ms = Date.now() - started;
+      figures.error = err.message;
+      resolve(figures);
+    });
+  });
+}
+
+export interface BigCellFigures {
+  tablets: number;
+  recordMiB: number;
+  fillMs: number;
+  listAll: ListFigures;
+  listShard: ListFigures;
+  pathList: ListFigures;
+  snapshot: SnapshotFigures;
+}
+
+/** The long form: a cell of `tablets` tablets of `bytes` bytes, listed and snapshotted. */
+export async function runBigCellDrill(options: { tablets: number; bytes: number; log?: (line: string) => void }): Promise<BigCellFigures> {
+  const log = options.log ?? ((): void => undefined);
+  const globalEtcd = await EtcdCluster.start();
+  const cellEtcd = await EtcdCluster.start();
+  const global = await startGlobalTopo(globalEtcd.endpoints);
+  const root = '/drill/big/zone1';
+  const cell = await startCellTopo({ endpoints: cellEtcd.endpoints, root, cell: 'zone1', globalAddress: global.address });
+  try {
+    const filling = Date.now();
+    const recordBytes = await fillCell(cell.store, 'zone1', options.tablets, options.bytes);
+    const fillMs = Date.now() - filling;
+    log(`filled ${options.tablets} tablets (${(recordBytes / 2 ** 20).toFixed(1)} MiB) in ${fillMs} ms`);
+    const listAll = await listAllTablets(cell.client);
+    log(`ListTablets: ${listAll.items} in ${listAll.pages} pages, ${listAll.ms} ms`);
+    const listShard = await listAllTablets(cell.client, { keyspace: 'commerce', shard: SHARDS[0] });
+    const pathList = await listAllPaths(cell.path, 'tablets/');
+    log(`path List: ${pathList.items} in ${pathList.pages} pages, ${pathList.ms} ms`);
+    const snapshot = await watchSnapshot(cell.newClient());
+    log(`WatchTablets snapshot: ${snapshot.changes} entries in ${snapshot.messages} messages, ${snapshot.ms} ms${snapshot.error ? `, ${snapshot.error}` : ''}`);
+    const summary = ({ items, pages, ms, maxMessageBytes, revisions }: ListFigures): ListFigures => ({ items, pages, ms, maxMessageBytes, revisions });
+    return {
+      tablets: options.tablets,
+      recordMiB: recordBytes / 2 ** 20,
+      fillMs,
+      listAll: summary(listAll),
+      listShard: summary(listShard),
+      pathList: summary(pathList),
+      snapshot,
+    };
+  } finally {
+    await cell.stop();
+    await global.stop();
+    await cellEtcd.stop();
+    await globalEtcd.stop();
+  }
 }

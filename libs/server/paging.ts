@@ -12,6 +12,8 @@ import { invalidArgument } from './errors';
 export const MAX_PAGE_SIZE = 1000;
 /** A page stops once its items reach this many bytes, so no response nears 1 MiB. */
 export const MAX_PAGE_BYTES = 768 * 1024;
+/** Files read per store page while filling a page. */
+const READ_BATCH = 250;
 
 export interface PageCursor {
   /** The revision the listing is read at. */
@@ -80,7 +82,8 @@ export async function readPage<T>(
   const items: T[] = [];
   let bytes = 0;
   for (;;) {
-    const page = await store.listPage(prefix, { limit: pageSize - items.length, after, revision });
+    // Small reads: a page that fills its byte budget early wastes at most one of them.
+    const page = await store.listPage(prefix, { limit: Math.min(pageSize - items.length, READ_BATCH), after, revision });
     revision = page.revision;
     for (const kv of page.items) {
       after = kv.path;

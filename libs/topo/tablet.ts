@@ -166,6 +166,9 @@ function tabletRecordOf(state: TabletState): TabletRecord {
   };
 }
 
+/** Tablet records read per store page when listing page by page. */
+const LIST_READ_BATCH = 250;
+
 export class Tablets {
   private readonly cell: string | undefined;
 
@@ -260,7 +263,8 @@ export class Tablets {
     let last = page.after;
     let bytes = 0;
     for (;;) {
-      const read = await this.store.listPage(prefix, { limit: page.limit - records.length, after, revision });
+      // Small reads: a page that fills its byte budget early wastes at most one of them.
+      const read = await this.store.listPage(prefix, { limit: Math.min(page.limit - records.length, LIST_READ_BATCH), after, revision });
       revision = read.revision;
       const tablets: Array<{ alias: string; tablet: Tablet; contents: Uint8Array; version: Version }> = [];
       for (const kv of read.items) {

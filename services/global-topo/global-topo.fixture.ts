@@ -15,9 +15,10 @@ export interface GlobalTopoFixture extends Served<GlobalTopoServiceClient> {
 /** An in-process global-topo on a loopback port over the given etcd, with its own root. */
 export async function startGlobalTopo(
   endpoints: string[],
-  options: { lockTtlSeconds?: number; listen?: string } = {},
+  options: { lockTtlSeconds?: number; listen?: string; root?: string } = {},
 ): Promise<GlobalTopoFixture> {
-  const root = `/test/${process.pid}-${++roots}/global`;
+  // Replicas of one global topology share a root.
+  const root = options.root ?? `/test/${process.pid}-${++roots}/global`;
   const store = openStore({ backend: 'etcd', endpoints, root, lockTtlSeconds: options.lockTtlSeconds, requestTimeoutMs: 2000 });
   const server = await TopoServer.start({
     config: {

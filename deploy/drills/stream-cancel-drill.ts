@@ -23,6 +23,8 @@ export interface StreamCancelOptions {
 
 export interface StreamCancelFigures {
   streamsCancelled: number;
+  /** The fewest Lock streams found queued at once in a round (all of them unless overloaded). */
+  minLocksQueued: number;
   baseline: EtcdCounts;
   /** The highest counts while the streams were open. */
   peak: EtcdCounts;
@@ -57,9 +59,13 @@ export async function runStreamCancelDrill(options: StreamCancelOptions): Promis
     log(`baseline: ${JSON.stringify(baseline)}`);
     const peak: EtcdCounts = { ...baseline };
     let maxBackToBaselineMs = 0;
+    let minQueued = options.locks;
     for (let round = 1; round <= options.rounds; round++) {
       await runClient(global.address, cell.address, options.tabletWatches, options.pathWatches, options.locks, async () => {
-        while ((await locks.keyspaceLocks('drill')).length < options.locks) await sleep(50);
+        // Every Lock stream queued; under heavy load some may have ended (UNAVAILABLE) first.
+        const queueing = Date.now();
+        while ((await locks.keyspaceLocks('drill')).length < options.locks && Date.now() - queueing < 30_000) await sleep(50);
+        minQueued = Math.min(minQueued, (await locks.keyspaceLocks('drill')).length);
         const open = await counts();
         peak.watchers = Math.max(peak.watchers, open.watchers);
         peak.leases = Math.max(peak.leases, open.leases);
@@ -77,6 +83,7 @@ export async function runStreamCancelDrill(options: StreamCancelOptions): Promis
     await sleep(1000);
     return {
       streamsCancelled: options.rounds * (options.tabletWatches + options.pathWatches + options.locks),
+      minLocksQueued: minQueued,
       baseline,
       peak,
       after: await counts(),
@@ -111,7 +118,8 @@ async function runClient(
       String(pathWatches),
       String(locks),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    // stdin stays open while this process lives: the client exits when it closes.
+    { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {

@@ -37,4 +37,6 @@ for (let i = 0; i < Number(locks); i++) {
   stream.on('error', () => undefined);
 }
 if (expected === 0) console.log('open');
-setInterval(() => undefined, 60_000);
+// Gone with the drill that started it, however that ended.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { Tablet, TabletType } from '../../libs/proto';
+import { Keyspace, Tablet, TabletType } from '../../libs/proto';
 import { HealthClient, HealthCheckResponse_ServingStatus as Status } from '../../libs/proto/gen/grpc/health/v1/health';
 import { CellTopoServiceClient, WatchMessageKind, type WatchTabletsResponse } from '../../libs/proto/gen/topo/cell/v1/cell';
 import { GlobalTopoServiceClient, LockKind, type LockResponse } from '../../libs/proto/gen/topo/global/v1/global';
@@ -204,7 +204,7 @@ export async function runCellFailureDrill(options: CellFailureOptions): Promise<
           const value = `${cell.name}-${id}`;
           await record('UpdateKeyspace', () =>
             withinDeadline(5000, (ms) =>
-              call(global.updateKeyspace.bind(global), { name: 'ks', keyspace: { durabilityPolicy: value } as never, version: '0', fence: undefined }, ms),
+              call(global.updateKeyspace.bind(global), { name: 'ks', keyspace: Keyspace.fromPartial({ durabilityPolicy: value }), version: '0', fence: undefined }, ms),
             ).then(() => (lastKeyspaceWrite = value)),
           );
         }
@@ -236,7 +236,7 @@ export async function runCellFailureDrill(options: CellFailureOptions): Promise<
       routerStreamErrors,
       registrationsNotSeen,
       failedCellBackMs,
-      failedCellCaughtUp: keyspace.keyspace?.durabilityPolicy === lastKeyspaceWrite,
+      failedCellCaughtUp: lastKeyspaceWrite !== '' && keyspace.keyspace?.durabilityPolicy === lastKeyspaceWrite,
     };
   } finally {
     for (const stream of routerStreams) stream.cancel();

@@ -1,9 +1,10 @@
 /**
  * `make drills`: the long form of every fault drill, printing its figures. The short forms
  * run in `make test` (deploy/drills/*.spec.ts). DRILLS=name,name picks some:
- * rolling-kill, quorum-loss, stream-cancel, nospace, big-cell.
+ * rolling-kill, quorum-loss, stream-cancel, cell-failure, nospace, big-cell.
  */
 import { runBigCellDrill } from './big-cell';
+import { runCellFailureDrill } from './cell-failure-drill';
 import { runNoSpaceDrill } from './nospace-drill';
 import { runQuorumLossDrill } from './quorum-loss-drill';
 import { runRollingKillDrill } from './rolling-kill-drill';
@@ -16,6 +17,7 @@ const DRILLS: Record<string, () => Promise<unknown>> = {
     runRollingKillDrill({ durationMs: 120_000, killEveryMs: 5000, writers: 4, lockWriters: 8, lockDeadlineMs: 10_000, log }),
   'quorum-loss': () => runQuorumLossDrill({ rounds: 10, clientDeadlineMs: 30_000, log }),
   'stream-cancel': () => runStreamCancelDrill({ rounds: 5, tabletWatches: 400, pathWatches: 300, locks: 300, log }),
+  'cell-failure': () => runCellFailureDrill({ outageMs: 60_000, log }),
   nospace: () => runNoSpaceDrill({ quotaBytes: 16 * 1024 * 1024, tablets: 200, log }),
   'big-cell': () => runBigCellDrill({ tablets: Number(process.env.DRILL_TABLETS ?? 50_000), bytes: 1400, log }),
 };

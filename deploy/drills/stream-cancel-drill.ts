@@ -64,15 +64,18 @@ export async function runStreamCancelDrill(options: StreamCancelOptions): Promis
       await runClient(global.address, cell.address, options.tabletWatches, options.pathWatches, options.locks, async () => {
         // Every Lock stream queued; under heavy load some may have ended (UNAVAILABLE) first.
         const queueing = Date.now();
-        while ((await locks.keyspaceLocks('drill')).length < options.locks && Date.now() - queueing < 30_000) await sleep(50);
-        minQueued = Math.min(minQueued, (await locks.keyspaceLocks('drill')).length);
+        // The drill's own reads may time out on a loaded machine: they only wait, so retry.
+        const queued = (): Promise<number> => locks.keyspaceLocks('drill').then((queue) => queue.length, () => -1);
+        while ((await queued()) < options.locks && Date.now() - queueing < 30_000) await sleep(50);
+        minQueued = Math.min(minQueued, await queued());
         const open = await counts();
         peak.watchers = Math.max(peak.watchers, open.watchers);
         peak.leases = Math.max(peak.leases, open.leases);
       });
       const killed = Date.now();
       for (;;) {
-        const now = await counts();
+        const now = await counts().catch(() => undefined);
+        if (now === undefined) continue;
         if (now.watchers <= baseline.watchers && now.leases <= baseline.leases) break;
         if (Date.now() - killed > 60_000) throw new Error(`round ${round}: still ${JSON.stringify(now)} a minute after the SIGKILL`);
         await sleep(100);

@@ -75,7 +75,10 @@ export async function runStreamCancelDrill(options: StreamCancelOptions): Promis
       const killed = Date.now();
       for (;;) {
         const now = await counts().catch(() => undefined);
-        if (now === undefined) continue;
+        if (now === undefined) {
+          await sleep(100);
+          continue;
+        }
         if (now.watchers <= baseline.watchers && now.leases <= baseline.leases) break;
         if (Date.now() - killed > 60_000) throw new Error(`round ${round}: still ${JSON.stringify(now)} a minute after the SIGKILL`);
         await sleep(100);

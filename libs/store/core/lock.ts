@@ -112,8 +112,23 @@ export class LockOps {
     const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
     const signals = [leaseLost, ...(options.signal ? [options.signal] : []), ...(deadline ? [deadline] : [])];
     const wait = AbortSignal.any(signals);
-    for (;;) {
-      const { kvs, revision } = await this.queue(dir);
+    const ended = (): TopoError => {
+      if (deadline?.aborted) return new TopoError(TopoErrorCode.Timeout, `timed out waiting for lock ${dir}`);
+      if (leaseLost.aborted) return leaseLost.reason as TopoError;
+      return interrupted(`waiting for lock ${dir}`);
+    };
+    for (let attempt = 0; ; attempt++) {
+      let queue: { kvs: KeyValue[]; revision: bigint };
+      try {
+        queue = await this.queue(dir);
+      } catch (err) {
+        // A slow or failing-over etcd does not end a wait: only the caller, its deadline or
+        // the loss of the lease do. The key keeps its place meanwhile.
+        if (!retryable(err) || tryOnly) throw err;
+        if (!(await pause(Math.min(UNLOCK_BACKOFF_MAX_MS, UNLOCK_BACKOFF_MIN_MS * 2 ** attempt), wait))) throw ended();
+        continue;
+      }
+      const { kvs, revision } = queue;
       if (!kvs.some((kv) => kv.createRevision === token)) {
         throw new TopoError(TopoErrorCode.LockLost, `lock key for ${dir} vanished while waiting`);
       }
@@ -122,11 +137,14 @@ export class LockOps {
       if (tryOnly) throw nodeExists(`${dir}/${LOCKS_DIR}`);
       try {
         await this.waitForDelete(ahead[ahead.length - 1].key, revision + 1n, wait);
+        attempt = 0;
       } catch (err) {
-        if (!TopoError.is(err, TopoErrorCode.Interrupted)) throw err;
-        if (deadline?.aborted) throw new TopoError(TopoErrorCode.Timeout, `timed out waiting for lock ${dir}`);
-        if (leaseLost.aborted) throw leaseLost.reason as TopoError;
-        throw interrupted(`waiting for lock ${dir}`);
+        if (wait.aborted) throw ended();
+        // Compacted or unreachable: read the queue again, after a pause when unreachable.
+        if (!TopoError.is(err, TopoErrorCode.Compacted) && !retryable(err)) throw err;
+        if (retryable(err) && !(await pause(Math.min(UNLOCK_BACKOFF_MAX_MS, UNLOCK_BACKOFF_MIN_MS * 2 ** attempt), wait))) {
+          throw ended();
+        }
       }
     }
   }
@@ -148,7 +166,7 @@ interface HeldLockOptions {
 
 class HeldLock implements LockDescriptor {
   readonly fence: Fence;
-  private released = false;
+  private releasing: Promise<void> | undefined;
   private readonly watchStop = new AbortController();
   /** Aborted at unlock or when the caller goes: fenced writes stop before reaching the backend. */
   private readonly over = new AbortController();
@@ -180,7 +198,7 @@ class HeldLock implements LockDescriptor {
   }
 
   async check(): Promise<void> {
-    if (this.released) throw noNode(this.path);
+    if (this.releasing) throw noNode(this.path);
     if (this.lost.aborted) throw this.lost.reason as TopoError;
     const { kvs } = await this.engine.range(this.keys.key(this.path));
     if (kvs.length === 0 || kvs[0].createRevision !== this.token) {
@@ -197,8 +215,17 @@ class HeldLock implements LockDescriptor {
    * expired anyway, so the lock is freed as soon as etcd answers again.
    */
   async unlock(): Promise<void> {
-    if (this.released) throw noNode(this.path);
-    this.released = true;
+    if (this.releasing) {
+      // Released already (perhaps by the caller going away): answer once that is done, so
+      // whoever unlocks sees the key gone.
+      await this.releasing.catch(() => undefined);
+      throw noNode(this.path);
+    }
+    this.releasing = this.release();
+    return this.releasing;
+  }
+
+  private async release(): Promise<void> {
     this.over.abort();
     this.options.caller?.removeEventListener('abort', this.onCallerGone);
     const wasLost = this.lost.aborted;
@@ -281,6 +308,22 @@ async function revokeUntil(engine: KvEngine, leaseId: bigint, deadline: number):
       if (!retryable(err) || !(await backoffWithin(attempt, deadline))) return false;
     }
   }
+}
+
+/** Sleeps `ms`; false (at once) when the signal aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function retryable(err: unknown): boolean {

@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps etcd-server openssl tools runtime proto lint typecheck build test bench bench-quick up demo reset clean
+.PHONY: all deps etcd-server openssl tools runtime proto lint typecheck build test bench bench-quick drills up demo reset clean
 
 all: test
 
@@ -117,6 +117,12 @@ bench-quick: deps proto
 	node -r ts-node/register/transpile-only bench/store-bench.ts --ops 300
 	node -r ts-node/register/transpile-only bench/watch-bench.ts --streams 1000 --burst 1000 --duration 4 --burst-bound 10 \
 	  --idle-settle 2 --registrations 300 --budget 400
+
+# Fault drills, long forms (about 10 minutes): rolling SIGKILL, quorum loss, 5,000 stream
+# cancels, a cell failure, a full etcd, a cell of 50,000 tablets. Needs etcd only.
+# DRILLS=name,name picks some; their short forms run in `make test`.
+drills: etcd-server proto
+	node -r ts-node/register/transpile-only deploy/drills/run.ts
 
 # Needs etcd (not with BACKEND=memory), never Go or grpcurl; builds topoctl so it starts fast.
 up: $(if $(filter memory,$(BACKEND)),,etcd-server) $(if $(TLS),openssl) build

@@ -113,7 +113,7 @@ it('routers see tablets of two cells come and go, ride out a cell outage, and ca
     await until('the router to catch up with zone2', () => router.allTablets('zone2').has('zone2-0000000204'), 30_000);
     await until('zone2 tablets alive again', () => healthy('zone2').length === 2, 30_000);
     const truth = new CellTopoServiceClient(`127.0.0.1:${zone2Port}`, credentials.createInsecure());
-    const listed = await unaryCall(truth.listTablets.bind(truth), { keyspace: '', shard: '', tabletTypes: [] });
+    const listed = await unaryCall(truth.listTablets.bind(truth), { keyspace: '', shard: '', tabletTypes: [], pageSize: 0, pageToken: '' });
     truth.close();
     const view = router.allTablets('zone2');
     expect([...view.keys()].sort()).toEqual(listed.tablets.map((t) => `zone2-${String(t.tablet!.alias!.uid).padStart(10, '0')}`).sort());

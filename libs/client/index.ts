@@ -8,3 +8,4 @@ export { Backoff } from './backoff';
 export { SrvKeyspaceWatch } from './srv-keyspace-watch';
 export { channelCredentials, type ClientTlsFiles } from './channel-credentials';
 export { globalTopoClient, cellTopoClient, type Promised, type TypedClientOptions } from './typed-client';
+export { allPages } from './all-pages';

@@ -11,6 +11,7 @@ const CODES: Record<TopoErrorCode, status> = {
   [TopoErrorCode.Timeout]: status.DEADLINE_EXCEEDED,
   [TopoErrorCode.Interrupted]: status.CANCELLED,
   [TopoErrorCode.ResourceExhausted]: status.RESOURCE_EXHAUSTED,
+  [TopoErrorCode.NoSpace]: status.RESOURCE_EXHAUSTED,
   [TopoErrorCode.NoImplementation]: status.UNIMPLEMENTED,
   [TopoErrorCode.InvalidArgument]: status.INVALID_ARGUMENT,
   [TopoErrorCode.Unavailable]: status.UNAVAILABLE,

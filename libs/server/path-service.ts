@@ -23,6 +23,7 @@ import type { WatchHub } from '../watch';
 import { unary, type CallTracker } from './handlers';
 import { pathWatchHandlers } from './path-watch';
 import { optionalVersion, requireRevision, wireVersion } from './versions';
+import { readPage } from './paging';
 
 export const PATH_SERVICE_NAME = 'topo.path.v1.PathService';
 
@@ -50,13 +51,17 @@ export function pathService(
     getVersion: unary<GetVersionRequest, GetVersionResponse>(tracker, 'GetVersion', async (req) => ({
       contents: Buffer.from(await store.getVersion(req.path, requireRevision('version', req.version))),
     })),
-    list: unary<ListRequest, ListResponse>(tracker, 'List', async (req) => ({
-      kvs: (await store.list(req.prefix)).map((kv) => ({
-        path: kv.path,
-        contents: Buffer.from(kv.contents),
-        version: wireVersion(kv.version),
-      })),
-    })),
+    list: unary<ListRequest, ListResponse>(tracker, 'List', async (req) => {
+      const page = await readPage(
+        store,
+        req.prefix,
+        `list:${req.prefix}`,
+        req,
+        (kv) => ({ path: kv.path, contents: Buffer.from(kv.contents), version: wireVersion(kv.version) }),
+        (kv) => kv.path.length + kv.contents.byteLength + 16,
+      );
+      return { kvs: page.items, nextPageToken: page.nextPageToken, revision: wireVersion(page.revision) };
+    }),
     // A record path takes only a valid record of its kind (docs/security.md): nothing is written otherwise.
     create: unary<CreateRequest, CreateResponse>(tracker, 'Create', async (req) => {
       validateRecordContents(req.path, req.contents);

@@ -48,6 +48,13 @@ const CHANNEL_OPTIONS = {
 const PROBE_PATH = 'internal/health_probe';
 
 /**
+ * A health entry of its own for writes: NOT_SERVING while the backend refuses them (etcd's
+ * NOSPACE alarm). The server as a whole stays SERVING then, since reads, watches, deletes
+ * and unregistering (what frees space) still work and routers must keep their streams.
+ */
+export const WRITES_HEALTH_SERVICE = 'topo.writes';
+
+/**
  * What both services share: the gRPC server with health and reflection, a probe that
  * reports NOT_SERVING while the store is unreachable, and an orderly shutdown that ends
  * streams and releases what the server holds in etcd.
@@ -60,6 +67,7 @@ export class TopoServer implements CallTracker {
   private readonly reachabilityListeners: Array<(reachable: boolean) => void> = [];
   private storeReachable = true;
   private notReadyReason: string | undefined;
+  private alarms: string[] = [];
   private probeTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private serviceNames: string[] = [];
@@ -142,6 +150,11 @@ export class TopoServer implements CallTracker {
     return topo;
   }
 
+  /** Alarms the backend reported at the last probe (e.g. NOSPACE): why writes are refused. */
+  get backendAlarms(): readonly string[] {
+    return this.alarms;
+  }
+
   addReadinessCheck(check: () => string | undefined): void {
     this.readinessChecks.push(check);
   }
@@ -194,23 +207,30 @@ export class TopoServer implements CallTracker {
     this.probeTimer.unref();
   }
 
-  /** Any answer from the store, NoNode included, means it is reachable. */
+  /**
+   * Any answer from the store, NoNode included, means it is reachable. Backend alarms turn
+   * the writes entry NOT_SERVING and are logged when raised and when cleared.
+   */
   private async probe(): Promise<void> {
     let serving = true;
-    try {
-      await this.store.get(PROBE_PATH);
-    } catch (err) {
-      if (!TopoError.is(err, TopoErrorCode.NoNode)) {
-        serving = false;
-        if (this.health.status('') === ServingStatus.SERVING) {
-          this.log.warn('store unreachable: NOT_SERVING', errorFields(err));
-        }
+    let alarms = this.alarms;
+    const [read, alarmList] = await Promise.allSettled([this.store.get(PROBE_PATH), this.store.alarms()]);
+    if (read.status === 'rejected' && !TopoError.is(read.reason, TopoErrorCode.NoNode)) {
+      serving = false;
+      if (this.health.status('') === ServingStatus.SERVING) {
+        this.log.warn('store unreachable: NOT_SERVING', errorFields(read.reason));
       }
     }
+    if (alarmList.status === 'fulfilled') alarms = alarmList.value;
     if (this.shuttingDown.aborted) return;
     if (serving !== this.storeReachable) {
       this.storeReachable = serving;
       for (const listener of this.reachabilityListeners) listener(serving);
+    }
+    if (alarms.join('\n') !== this.alarms.join('\n')) {
+      if (alarms.length > 0) this.log.warn('backend alarm: writes refused, topo.writes NOT_SERVING', { alarms });
+      else this.log.info('backend alarms cleared: writes accepted again', { cleared: this.alarms });
+      this.alarms = alarms;
     }
     const reason = this.readinessChecks.map((check) => check()).find((r) => r !== undefined);
     if (reason !== this.notReadyReason) {
@@ -221,5 +241,7 @@ export class TopoServer implements CallTracker {
     const status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     if (serving && this.health.status('') === ServingStatus.NOT_SERVING) this.log.info('store reachable again: SERVING');
     for (const name of ['', ...this.serviceNames]) this.health.setStatus(name, status);
+    const writable = serving && this.alarms.length === 0;
+    this.health.setStatus(WRITES_HEALTH_SERVICE, writable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
   }
 }

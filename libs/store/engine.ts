@@ -28,6 +28,15 @@ export interface RangeOptions {
   revision?: bigint;
   /** Skip values (values come back empty). */
   keysOnly?: boolean;
+  /** With prefix: only keys that sort after this one (a continuation from a previous page). */
+  after?: string;
+  /** With prefix: only keys that sort before this one. */
+  before?: string;
+  /**
+   * At most this many keys, and `more` says whether others follow. Without a limit the
+   * whole range comes back, read page by page at one revision by engines that must.
+   */
+  limit?: number;
 }
 
 export interface RangeResult {
@@ -35,6 +44,8 @@ export interface RangeResult {
   kvs: KeyValue[];
   /** The store revision the read was served at. */
   revision: bigint;
+  /** With a limit: keys past the last one returned exist in the range. */
+  more?: boolean;
 }
 
 /** A transaction guard; all compares of a transaction must hold for the success branch. */
@@ -124,6 +135,12 @@ export interface KvEngine {
 
   /** Drops history older than `revision`. */
   compact(revision: bigint): Promise<void>;
+
+  /**
+   * Alarms the backend has raised (etcd: NOSPACE, CORRUPT), each naming its member; empty
+   * when there are none. Health reports them.
+   */
+  alarms(): Promise<string[]>;
 
   close(): Promise<void>;
 }

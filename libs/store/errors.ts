@@ -10,6 +10,11 @@ export enum TopoErrorCode {
   Timeout = 'Timeout',
   Interrupted = 'Interrupted',
   ResourceExhausted = 'ResourceExhausted',
+  /**
+   * The backend refuses writes that add data (etcd's NOSPACE alarm) until an operator frees
+   * space; reads and deletes still work.
+   */
+  NoSpace = 'NoSpace',
   NoImplementation = 'NoImplementation',
   /** A fenced write whose lock is no longer held by the writer. */
   LockLost = 'LockLost',

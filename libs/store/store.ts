@@ -29,6 +29,12 @@ export interface Fence {
   lockPath: string;
   /** The lock key's create revision: the fencing token of this grant. */
   token: bigint;
+  /**
+   * Set on the fence of a lock held by this process: aborted once the grant is over
+   * (unlocked, lost, or its caller gone). Fenced writes are then refused with LockLost before
+   * they reach the backend, so a request whose caller gave up never commits afterwards.
+   */
+  ended?: AbortSignal;
 }
 
 export interface WriteOptions {
@@ -77,6 +83,29 @@ export interface RecursiveWatch {
   changes: AsyncIterable<RecursiveBatch>;
 }
 
+export interface ListPageOptions {
+  /** At most this many files; `more` says whether others follow. Unset: all of them. */
+  limit?: number;
+  /** Only files whose path sorts after this one: the last path of the previous page. */
+  after?: string;
+  /** Only files whose path sorts at or before this one. */
+  through?: string;
+  /**
+   * Read the store as it was at this revision (the first page's), so that every page of one
+   * listing sees one state. Compacted when that revision is no longer in history.
+   */
+  revision?: bigint;
+}
+
+export interface ListPage {
+  /** Sorted by path, byte order. */
+  items: KVInfo[];
+  /** The revision this page was read at: pass it back with the next page. */
+  revision: bigint;
+  /** Files past the last one returned exist. */
+  more: boolean;
+}
+
 /** One write of a multi-file transaction. */
 export type CommitOp =
   | { type: 'put'; path: string; contents: Uint8Array; lease?: bigint }
@@ -95,7 +124,11 @@ export interface CommitRequest {
 export interface LockOptions {
   /** Give up waiting after this long with TopoError Timeout. */
   timeoutMs?: number;
-  /** Aborting a wait ends it with TopoError Interrupted. */
+  /**
+   * The caller's cancellation: aborting a wait ends it with TopoError Interrupted, and
+   * aborting while a kept-alive lock is held releases it (the caller is gone; writes fenced
+   * by it stop at once).
+   */
   signal?: AbortSignal;
   /** Lease TTL of the lock; kept alive while held. */
   ttlSeconds?: number;
@@ -118,7 +151,12 @@ export interface LockDescriptor {
   readonly lost: AbortSignal;
   /** Resolves if the lock is still held; throws LockLost otherwise. */
   check(): Promise<void>;
-  /** Releases the lock. Throws NoNode when it was already released or lost. */
+  /**
+   * Releases the lock, retrying an unreachable backend within the request timeout and
+   * revoking the lease in any case. Throws NoNode when it was already released, LockLost
+   * when it had been lost, Unavailable when the backend could not be reached at all (the
+   * lease then runs out by itself).
+   */
   unlock(): Promise<void>;
 }
 
@@ -162,6 +200,8 @@ export interface Store {
    * that directory ('ks1/' never matches 'ks10/...').
    */
   list(prefix: string): Promise<KVInfo[]>;
+  /** One page of `list(prefix)`, for listings too large for one answer. */
+  listPage(prefix: string, options: ListPageOptions): Promise<ListPage>;
   /** The backend's revision now: one cheap read (a watch hub checks a client's resume point with it). */
   currentRevision(): Promise<Version>;
   /** Throws NoNode, BadVersion, NodeNotEmpty (a directory), LockLost. */
@@ -189,6 +229,9 @@ export interface Store {
   /** Resolves to the TTL; throws NoNode when the lease no longer exists. */
   keepAliveLease(id: bigint): Promise<number>;
   revokeLease(id: bigint): Promise<void>;
+
+  /** Alarms the backend has raised (etcd NOSPACE: writes refused), empty when none. */
+  alarms(): Promise<string[]>;
 
   close(): Promise<void>;
 }

@@ -26,6 +26,8 @@ export interface CreateShardOptions {
   fence?: Fence;
   /** How long to wait for the keyspace lock when create takes it. */
   lockTimeoutMs?: number;
+  /** The caller's cancellation: ends the wait for the lock, and no commit follows it. */
+  signal?: AbortSignal;
 }
 
 export function validateShard(shard: Shard, previous: Shard | undefined): void {
@@ -84,7 +86,10 @@ export class Shards {
       }
       return this.createUnderLock(keyspace, name, keyRange, options.fence);
     }
-    const lock = await this.locks.lockKeyspace(keyspace, `CreateShard(${name})`, { timeoutMs: options.lockTimeoutMs });
+    const lock = await this.locks.lockKeyspace(keyspace, `CreateShard(${name})`, {
+      timeoutMs: options.lockTimeoutMs,
+      signal: options.signal,
+    });
     try {
       return await this.createUnderLock(keyspace, name, keyRange, lock.fence);
     } finally {

@@ -308,7 +308,7 @@ export class TabletRegistry {
       if (state.alive && holder?.session !== session) throw registeredBy(alias, holder);
       const request = await planTabletCommit(this.store, state, { type: options.remove ? 'delete' : 'keep' }, { type: 'delete' });
       if (request.ops.length === 0) return;
-      if ((await tryCommit(this.store, request)) === undefined) continue;
+      if ((await tryCommit(this.store, request, true)) === undefined) continue;
       if (holder) await revokeQuietly(this.store, holder.leaseId);
       return;
     }

@@ -24,6 +24,7 @@ import {
 import { compareTabletAliases, tabletAliasEquals } from './shard-replication';
 import {
   parseShardName,
+  parseTabletAlias,
   tabletAliasString,
   validateCellName,
   validateKeyspaceName,
@@ -166,6 +167,9 @@ function tabletRecordOf(state: TabletState): TabletRecord {
   };
 }
 
+/** Tablet records read per store page when listing page by page. */
+const LIST_READ_BATCH = 250;
+
 export class Tablets {
   private readonly cell: string | undefined;
 
@@ -243,6 +247,75 @@ export class Tablets {
   }
 
   /**
+   * One page of `list(filter)` in key order (alias order within a cell), every page of a
+   * listing read at `page.revision` (the first page's): at most `limit` records and,
+   * beyond the first, about `maxBytes` of encoded records. `after` continues after the
+   * alias `last` of the previous page. Liveness is read for the same aliases at the same
+   * revision, so a page is one consistent state. Records that do not decode are left out,
+   * their paths pushed to `skipped`.
+   */
+  async listPage(
+    filter: TabletFilter,
+    page: { limit: number; maxBytes: number; after?: string; revision?: bigint },
+    skipped?: string[],
+  ): Promise<{ records: TabletRecord[]; revision: bigint; last: string | undefined; more: boolean }> {
+    const keyspace = filter.keyspace === undefined ? undefined : validateKeyspaceName(filter.keyspace, 'filter.keyspace');
+    const shard = filter.shard === undefined ? undefined : validateShardName(filter.shard, 'filter.shard');
+    const types = new Set((filter.types ?? []).map((type, index) => validateTabletType(type, `filter.types[${index}]`)));
+    if (page.after !== undefined) parseTabletAlias(page.after, 'page_token');
+    const prefix = `${TABLETS_DIR}/`;
+    const records: TabletRecord[] = [];
+    let after = page.after === undefined ? undefined : `${prefix}${page.after}/${TABLET_FILE}`;
+    let revision = page.revision;
+    let last = page.after;
+    let bytes = 0;
+    for (;;) {
+      // Small reads: a page that fills its byte budget early wastes at most one of them.
+      const read = await this.store.listPage(prefix, { limit: Math.min(page.limit - records.length, LIST_READ_BATCH), after, revision });
+      revision = read.revision;
+      const tablets: Array<{ alias: string; tablet: Tablet; contents: Uint8Array; version: Version }> = [];
+      for (const kv of read.items) {
+        const [alias, file, ...rest] = kv.path.slice(prefix.length).split('/');
+        if (rest.length > 0 || file !== TABLET_FILE) continue;
+        const tablet = decodeListed(Tablet, kv, skipped);
+        if (tablet) tablets.push({ alias, tablet, contents: kv.contents, version: kv.version });
+      }
+      const alive = new Map<string, TabletState['alive']>();
+      if (tablets.length > 0) {
+        const livenessPrefix = `${LIVENESS_DIR}/`;
+        const liveness = await this.store.listPage(livenessPrefix, {
+          after: last === undefined ? undefined : `${livenessPrefix}${last}`,
+          through: `${livenessPrefix}${tablets[tablets.length - 1].alias}`,
+          revision,
+        });
+        for (const kv of liveness.items) {
+          alive.set(kv.path.slice(livenessPrefix.length), { marker: parseAliveMarker(kv.contents), version: kv.version });
+        }
+      }
+      for (const [index, entry] of tablets.entries()) {
+        last = entry.alias;
+        const tablet = entry.tablet;
+        const matches =
+          tablet.alias !== undefined &&
+          (keyspace === undefined || tablet.keyspace === keyspace) &&
+          (shard === undefined || tablet.shard === shard) &&
+          (types.size === 0 || types.has(tablet.type));
+        if (!matches) continue;
+        records.push(
+          tabletRecordOf({ alias: tablet.alias!, tablet: { value: tablet, contents: entry.contents, version: entry.version }, alive: alive.get(entry.alias) }),
+        );
+        bytes += entry.contents.byteLength;
+        if (records.length >= page.limit || bytes >= page.maxBytes) {
+          const more = index < tablets.length - 1 || read.more;
+          return { records, revision, last, more };
+        }
+      }
+      if (read.items.length > 0) after = read.items[read.items.length - 1].path;
+      if (!read.more) return { records, revision, last, more: false };
+    }
+  }
+
+  /**
    * Read-modify-write of the record (Vitess UpdateTabletFields). A change of keyspace or
    * shard moves the tablet's node between the two replication graphs in the same
    * transaction. Retried while another writer moves the record or a graph it touches;
@@ -288,7 +361,7 @@ export class Tablets {
         throw new TopoError(TopoErrorCode.BadVersion, `${label} is at version ${current.version}, not ${options.version}`);
       }
       const request = await planTabletCommit(this.store, state, { type: 'delete' }, { type: 'delete' }, options.fence);
-      if ((await tryCommit(this.store, request)) === undefined) continue;
+      if ((await tryCommit(this.store, request, true)) === undefined) continue;
       if (current.liveness) await revokeQuietly(this.store, current.liveness.leaseId);
       return;
     }

@@ -2,6 +2,7 @@ import type { GlobalView } from '../../libs/client/global-view';
 import { Tablet, TabletType } from '../../libs/proto';
 import type * as api from '../../libs/proto/gen/topo/cell/v1/cell';
 import { invalidArgument, optionalVersion, reportSkipped, unary, wireVersion, type CallTracker } from '../../libs/server';
+import { MAX_PAGE_BYTES, decodePageToken, encodePageToken, pageSizeOf } from '../../libs/server/paging';
 import { parseTabletAlias, type CellTopology, type TabletRecord } from '../../libs/topo';
 import { checkTabletInGlobal } from './global-check';
 
@@ -29,16 +30,26 @@ export function tabletHandlers(topo: CellTopology, view: GlobalView, tracker: Ca
       return { tablet: record.tablet, version: wireVersion(record.version), alive: record.alive };
     }),
     listTablets: unary<api.ListTabletsRequest, api.ListTabletsResponse>(tracker, 'ListTablets', async (req, ctx) => {
+      const filter = {
+        keyspace: req.keyspace || undefined,
+        shard: req.shard || undefined,
+        types: tabletTypes(req.tabletTypes, 'tablet_types'),
+      };
+      const scope = `tablets:${req.keyspace}/${req.shard}/${[...filter.types].sort().join(',')}`;
+      const cursor = decodePageToken(scope, req.pageToken);
       const skipped: string[] = [];
-      const records = await topo.tablets.list(
-        {
-          keyspace: req.keyspace || undefined,
-          shard: req.shard || undefined,
-          types: tabletTypes(req.tabletTypes, 'tablet_types'),
-        },
+      const page = await topo.tablets.listPage(
+        filter,
+        { limit: pageSizeOf(req.pageSize), maxBytes: MAX_PAGE_BYTES, after: cursor?.after, revision: cursor?.revision },
         skipped,
       );
-      return { tablets: records.map(tabletRecordMessage), undecodable: reportSkipped(ctx, 'ListTablets', skipped) };
+      const next = page.more && page.last !== undefined ? encodePageToken(scope, { revision: page.revision, after: page.last }) : '';
+      return {
+        tablets: page.records.map(tabletRecordMessage),
+        nextPageToken: next,
+        revision: wireVersion(page.revision),
+        undecodable: reportSkipped(ctx, 'ListTablets', skipped),
+      };
     }),
     updateTabletFields: unary<api.UpdateTabletFieldsRequest, api.UpdateTabletFieldsResponse>(
       tracker,

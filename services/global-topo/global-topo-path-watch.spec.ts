@@ -4,6 +4,7 @@ import { ChangeType, type WatchRecursiveResponse, type WatchResponse } from '../
 import { call, StreamReader } from '../../libs/testing/grpc-call';
 import { until } from '../../libs/testing/until';
 import { startGlobalTopo, type GlobalTopoFixture } from './global-topo.fixture';
+import { allPages } from '../../libs/client/all-pages';
 
 const etcd = useEtcdCluster({ members: 1 });
 let topo: GlobalTopoFixture;
@@ -59,8 +60,11 @@ describe('global-topo path watches through the watch hub', () => {
     for (const part of parts) {
       expect(part.changes.reduce((total, c) => total + c.contents.length + c.path.length + 16, 0)).toBeLessThanOrEqual(512 * 1024 + 64 * 1024);
     }
-    const listed = await call(topo.path.list.bind(topo.path), { prefix: 'big/' });
-    expect(parts.flatMap((p) => p.changes.map((c) => [c.path, c.version]))).toEqual(listed.kvs.map((kv) => [kv.path, kv.version]));
+    const listed = await allPages(
+      (pageToken) => call(topo.path.list.bind(topo.path), { prefix: 'big/', pageSize: 0, pageToken }),
+      (page) => page.kvs,
+    );
+    expect(parts.flatMap((p) => p.changes.map((c) => [c.path, c.version]))).toEqual(listed.map((kv) => [kv.path, kv.version]));
   }, 60_000);
 
   it('gives a reader that stopped reading every transaction it missed, merged, each change with its version', async () => {

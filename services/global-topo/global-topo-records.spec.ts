@@ -272,7 +272,7 @@ describe('global-topo path API', () => {
     expect((await call(topo.path.listDir.bind(topo.path), { path: 'a' })).entries).toEqual([
       { name: 'b', type: 2, ephemeral: false },
     ]);
-    expect((await call(topo.path.list.bind(topo.path), { prefix: 'a/' })).kvs.map((kv) => kv.path)).toEqual(['a/b/file']);
+    expect((await call(topo.path.list.bind(topo.path), { prefix: 'a/', pageSize: 0, pageToken: '' })).kvs.map((kv) => kv.path)).toEqual(['a/b/file']);
     expect(await codeOf(call(topo.path.delete.bind(topo.path), { path: 'a', version: '0' }))).toBe(status.FAILED_PRECONDITION);
     await call(topo.path.delete.bind(topo.path), { path: 'a/b/file', version: updated.version });
     expect(await codeOf(call(topo.path.listDir.bind(topo.path), { path: 'a' }))).toBe(status.NOT_FOUND);

@@ -25,9 +25,10 @@ export interface GlobalTopoFixture extends Served<GlobalTopoServiceClient> {
 /** An in-process global-topo on a loopback port over the given etcd, with its own root. */
 export async function startGlobalTopo(
   endpoints: string[],
-  options: { lockTtlSeconds?: number; listen?: string; security?: FixtureSecurity } = {},
+  options: { lockTtlSeconds?: number; listen?: string; root?: string; security?: FixtureSecurity } = {},
 ): Promise<GlobalTopoFixture> {
-  const root = `/test/${process.pid}-${++roots}/global`;
+  // Replicas of one global topology share a root.
+  const root = options.root ?? `/test/${process.pid}-${++roots}/global`;
   const security = options.security ?? {};
   const store = openStore({
     backend: 'etcd',

@@ -49,8 +49,8 @@ export function recordHandlers(topo: GlobalTopology, tracker: CallTracker) {
       return {};
     }),
 
-    createShard: unary<api.CreateShardRequest, api.CreateShardResponse>(tracker, 'CreateShard', async (req) => {
-      const record = await topo.shards.create(req.keyspace, req.name);
+    createShard: unary<api.CreateShardRequest, api.CreateShardResponse>(tracker, 'CreateShard', async (req, ctx) => {
+      const record = await topo.shards.create(req.keyspace, req.name, { signal: ctx.signal });
       return { shard: record.shard, version: wireVersion(record.version) };
     }),
     getShard: unary<api.GetShardRequest, api.GetShardResponse>(tracker, 'GetShard', async (req) => {

@@ -206,7 +206,7 @@ describe('tablet identities', () => {
 
   it('read their own cell', async () => {
     const c = cellAs(tablet100);
-    const listed = await call(c.listTablets.bind(c), { keyspace: '', shard: '', tabletTypes: [] });
+    const listed = await call(c.listTablets.bind(c), { keyspace: '', shard: '', tabletTypes: [], pageSize: 0, pageToken: '' });
     expect(listed.tablets.map((t) => t.tablet?.alias?.uid)).toContain(100);
   });
 });
@@ -309,7 +309,7 @@ describe('records that cannot be poisoned', () => {
   it('ListTablets skips a record written around the checks, and says so', async () => {
     await cell.store.create('tablets/zone1-0000000666/Tablet', Buffer.from('garbage'));
     const c = cellAs(alice);
-    const listed = await call(c.listTablets.bind(c), { keyspace: '', shard: '', tabletTypes: [] });
+    const listed = await call(c.listTablets.bind(c), { keyspace: '', shard: '', tabletTypes: [], pageSize: 0, pageToken: '' });
     expect(listed.undecodable).toEqual(['tablets/zone1-0000000666/Tablet']);
     expect(listed.tablets.map((t) => t.tablet?.alias?.uid)).toContain(100);
     // Through the path API even an operator cannot write one.

@@ -7,6 +7,7 @@ import { formatAlias, parseAlias, parsePairs, parseTabletType, parseWholeSeconds
 import { UsageError, type Command, type CommandContext, type CommandGroup, type OptionSpecs } from './command';
 import { CallFailure, describeError } from './grpc-errors';
 import { formatTabletType, yesNo } from './record-format';
+import { allPages } from '../all-pages';
 
 /** The filter flags shared by `tablets list` and `watch`; the server applies them. */
 export const TABLET_FILTER_OPTIONS: OptionSpecs = {
@@ -168,7 +169,8 @@ export const tabletsCommands: CommandGroup = {
         const results = await Promise.allSettled(
           cells.map(async (cell) => {
             const client = ctx.topo.cellTopo(await ctx.topo.cellAddress(oneCell ? undefined : cell));
-            return (await ctx.topo.call(client.listTablets.bind(client), filter)).tablets;
+            const listPage = (pageToken: string) => ctx.topo.call(client.listTablets.bind(client), { ...filter, pageSize: 0, pageToken });
+            return allPages(listPage, (response) => response.tablets);
           }),
         );
         const records: TabletRecord[] = [];

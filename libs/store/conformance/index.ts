@@ -3,6 +3,7 @@ import { electionChecks } from './election';
 import { fileChecks } from './file';
 import type { ConformanceHarness } from './harness';
 import { leaseChecks } from './lease';
+import { listPageChecks } from './list-page';
 import { lockChecks } from './lock';
 import { validationChecks } from './validation';
 import { watchChecks } from './watch';
@@ -17,6 +18,7 @@ export function describeStoreConformance(plugin: string, harness: ConformanceHar
   describe(`store conformance: ${plugin}`, () => {
     describe('directory', () => directoryChecks(harness));
     describe('file', () => fileChecks(harness));
+    describe('list pages', () => listPageChecks(harness));
     describe('watch', () => watchChecks(harness));
     describe('lock', () => lockChecks(harness));
     describe('election', () => electionChecks(harness));

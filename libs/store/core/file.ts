@@ -1,7 +1,7 @@
 import type { Compare, KvEngine, KeyValue, TxnOp } from '../engine';
 import { TopoError, TopoErrorCode, badVersion, noNode, nodeExists } from '../errors';
 import { KeySpace, checkFilePath, checkPrefix, checkValue } from '../paths';
-import type { CommitRequest, Fence, KVInfo, Version, VersionedValue, WriteOptions } from '../store';
+import type { CommitRequest, Fence, KVInfo, ListPage, ListPageOptions, Version, VersionedValue, WriteOptions } from '../store';
 
 /** Files: create, update, get, history, list and delete, each one engine transaction. */
 export class FileOps {
@@ -62,6 +62,26 @@ export class FileOps {
     return kvs.map((kv) => ({ path: this.keys.path(kv.key), contents: kv.value, version: kv.modRevision }));
   }
 
+  async listPage(prefix: string, options: ListPageOptions): Promise<ListPage> {
+    const keyPrefix = this.keys.key(checkPrefix(prefix));
+    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
+      throw new TopoError(TopoErrorCode.InvalidArgument, `page limit ${options.limit} must be a whole number >= 1`);
+    }
+    const { kvs, revision, more } = await this.engine.range(keyPrefix, {
+      prefix: true,
+      after: options.after === undefined ? undefined : this.keys.key(checkFilePath(options.after)),
+      // Every key of the file `through` names and nothing after: the key with a 0 byte appended.
+      before: options.through === undefined ? undefined : `${this.keys.key(checkFilePath(options.through))}\u0000`,
+      revision: options.revision,
+      limit: options.limit,
+    });
+    return {
+      items: kvs.map((kv) => ({ path: this.keys.path(kv.key), contents: kv.value, version: kv.modRevision })),
+      revision: options.revision ?? revision,
+      more: more ?? false,
+    };
+  }
+
   async delete(filePath: string, version: Version | null, options: WriteOptions = {}): Promise<void> {
     const key = this.keys.key(checkFilePath(filePath));
     const compare: Compare[] = version === null ? [] : [{ key, field: 'modRevision', equals: version }];
@@ -90,6 +110,7 @@ export class FileOps {
       return version === 0n ? { key, field: 'createRevision', equals: 0n } : { key, field: 'modRevision', equals: version };
     });
     const lockKey = request.fence ? this.keys.key(checkFilePath(request.fence.lockPath)) : undefined;
+    if (request.fence?.ended?.aborted) throw lockLost(request.fence);
     if (lockKey) compare.push({ key: lockKey, field: 'createRevision', equals: request.fence!.token });
     const failure: TxnOp[] = request.expect.map(({ path }) => ({ type: 'get', key: this.keys.key(path) }));
     if (lockKey) failure.push({ type: 'get', key: lockKey });
@@ -117,6 +138,7 @@ export class FileOps {
   > {
     const target = ops[0].key;
     const lockKey = fence ? this.keys.key(checkFilePath(fence.lockPath)) : undefined;
+    if (fence?.ended?.aborted) return { ok: false, lockLost: true, current: undefined };
     const fenceCompare: Compare[] = lockKey ? [{ key: lockKey, field: 'createRevision', equals: fence!.token }] : [];
     const failure: TxnOp[] = [{ type: 'get', key: target }];
     if (lockKey) failure.push({ type: 'get', key: lockKey });

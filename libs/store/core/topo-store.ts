@@ -8,6 +8,8 @@ import type {
   KVInfo,
   LeaderParticipation,
   LeaseInfo,
+  ListPage,
+  ListPageOptions,
   LockDescriptor,
   LockOptions,
   RecursiveWatch,
@@ -31,10 +33,14 @@ export interface TopoStoreOptions {
   lockTtlSeconds?: number;
   /** TTL of named locks (Vitess: 24 h). */
   namedLockTtlSeconds?: number;
+  /** Deadline of each backend request; an unlock retries for this long. */
+  requestTimeoutMs?: number;
 }
 
 export const DEFAULT_LOCK_TTL_SECONDS = 30;
 export const DEFAULT_NAMED_LOCK_TTL_SECONDS = 24 * 60 * 60;
+/** etcd's default request timeout: how long an unlock retries when none is configured. */
+const DEFAULT_UNLOCK_TIMEOUT_MS = 5000;
 const MAX_LEASE_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 /** The Store every plugin gets: topo.Conn semantics built once over a KvEngine. */
@@ -61,6 +67,7 @@ export class TopoStore implements Store {
     this.locks = new LockOps(engine, keys, {
       lockTtlSeconds: this.lockTtlSeconds,
       namedLockTtlSeconds: options.namedLockTtlSeconds ?? DEFAULT_NAMED_LOCK_TTL_SECONDS,
+      unlockTimeoutMs: options.requestTimeoutMs ?? DEFAULT_UNLOCK_TIMEOUT_MS,
     });
     this.keys = keys;
   }
@@ -97,6 +104,10 @@ export class TopoStore implements Store {
 
   list(prefix: string): Promise<KVInfo[]> {
     return this.files.list(prefix);
+  }
+
+  listPage(prefix: string, options: ListPageOptions): Promise<ListPage> {
+    return this.files.listPage(prefix, options);
   }
 
   delete(filePath: string, version: Version | null, options?: WriteOptions): Promise<void> {
@@ -152,6 +163,10 @@ export class TopoStore implements Store {
 
   revokeLease(id: bigint): Promise<void> {
     return this.engine.leaseRevoke(id);
+  }
+
+  alarms(): Promise<string[]> {
+    return this.engine.alarms();
   }
 
   async close(): Promise<void> {

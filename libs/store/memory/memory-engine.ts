@@ -63,8 +63,17 @@ export class MemoryEngine implements KvEngine {
     this.assertOpen();
     const prefix = options.prefix ?? false;
     checkKey(key, prefix);
-    const kvs = this.store.range(key, prefix, options.revision);
-    return { kvs: kvs.map((kv) => copyKeyValue(kv, options.keysOnly)), revision: this.store.revision };
+    checkPage(options);
+    const after = options.after;
+    let kvs = this.store.range(key, prefix, options.revision);
+    if (after !== undefined) kvs = kvs.filter((kv) => kv.key > after);
+    const before = options.before;
+    if (before !== undefined) kvs = kvs.filter((kv) => kv.key < before);
+    const more = options.limit !== undefined && kvs.length > options.limit;
+    if (more) kvs = kvs.slice(0, options.limit);
+    const result: RangeResult = { kvs: kvs.map((kv) => copyKeyValue(kv, options.keysOnly)), revision: this.store.revision };
+    if (options.limit !== undefined) result.more = more;
+    return result;
   }
 
   async txn(request: TxnRequest): Promise<TxnResult> {
@@ -137,6 +146,12 @@ export class MemoryEngine implements KvEngine {
   async compact(revision: bigint): Promise<void> {
     this.assertOpen();
     this.store.compact(revision);
+  }
+
+  /** The memory backend has no quota and no alarms. */
+  async alarms(): Promise<string[]> {
+    this.assertOpen();
+    return [];
   }
 
   async close(): Promise<void> {
@@ -213,5 +228,14 @@ function checkBranch(ops: TxnOp[]): void {
     const deleted = deletes.some((range) => (range.prefix ? op.key.startsWith(range.key) : op.key === range.key));
     if (puts.has(op.key) || deleted) throw invalidArgument('duplicate key given in txn request');
     puts.add(op.key);
+  }
+}
+
+function checkPage(options: RangeOptions): void {
+  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
+    throw invalidArgument(`range limit ${options.limit} must be a whole number >= 1`);
+  }
+  if ((options.after !== undefined || options.before !== undefined) && !options.prefix) {
+    throw invalidArgument('range after and before need a prefix range');
   }
 }

@@ -231,12 +231,22 @@ export function readReplication(store: Store, keyspace: string, shard: string): 
   return store.get(shardReplicationPath(keyspace, shard)).catch(absentOnNoNode);
 }
 
-/** The commit's revision, or undefined when a file moved since it was read: read again and retry. */
-export async function tryCommit(store: Store, request: CommitRequest): Promise<Version | undefined> {
+/**
+ * The commit's revision, or undefined when a file moved since it was read: read again and
+ * retry. A `removal` refused because the backend is full (etcd NOSPACE refuses any
+ * transaction with a put) is committed without its puts: the tablet's keys go, which frees
+ * space, and its node stays in the replication graph until the graph is next rewritten, as
+ * Vitess's DeleteTablet leaves it when its second write fails.
+ */
+export async function tryCommit(store: Store, request: CommitRequest, removal = false): Promise<Version | undefined> {
   try {
     return await store.commit(request);
   } catch (err) {
     if (TopoError.is(err, TopoErrorCode.BadVersion)) return undefined;
+    const deletes = request.ops.filter((op) => op.type === 'delete');
+    if (removal && TopoError.is(err, TopoErrorCode.NoSpace) && deletes.length > 0 && deletes.length < request.ops.length) {
+      return tryCommit(store, { ...request, ops: deletes });
+    }
     throw err;
   }
 }

@@ -9,6 +9,8 @@ export * from './gen/topo/data/v1/topodata';
 export * from './gen/topo/data/v1/vttime';
 // VTOrc's messages are named Keyspace and Shard too, so they get their own namespace.
 export * as vtorc from './gen/topo/vtorc/v1/vtorcdata';
+// Vitess's vschema.proto names a message Keyspace too: its own namespace as well.
+export * as vschema from './gen/topo/vschema/v1/vschema';
 
 /**
  * The FileDescriptorSet built by `buf build` from the same sources as the generated code,

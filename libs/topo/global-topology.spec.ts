@@ -10,8 +10,8 @@ describe('GlobalTopology', () => {
     await topo.cellsAliases.create('all', { cells: ['zone1'] });
     await topo.keyspaces.create('ks');
     await topo.shards.create('ks', '0');
-    await topo.vschemas.save('ks', Uint8Array.of(1));
-    await topo.routingRules.save(Uint8Array.of(2));
+    await topo.vschemas.save('ks', Uint8Array.of(0x08, 1));
+    await topo.routingRules.save(Uint8Array.of(0x0a, 0));
     expect((await store().list('')).map((kv) => kv.path)).toEqual([
       'RoutingRules',
       'cells/zone1/CellInfo',

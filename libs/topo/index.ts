@@ -9,7 +9,7 @@ export * from './validation';
 export * from './key-range';
 export type { FenceOption, VersionedWriteOptions, FieldUpdate } from './write-options';
 export { MAX_UPDATE_ATTEMPTS } from './private/proto-record';
-export { Keyspaces, type KeyspaceRecord, type DeleteKeyspaceOptions } from './keyspace';
+export { Keyspaces, DEFAULT_DURABILITY_POLICY, DEFAULT_SIDECAR_DB_NAME, type KeyspaceRecord, type DeleteKeyspaceOptions } from './keyspace';
 export { Shards, type ShardRecord, type CreateShardOptions } from './shard';
 export { Cells, type CellInfoRecord, type DeleteCellOptions } from './cell-info';
 export { CellsAliases, type CellsAliasRecord } from './cells-alias';
@@ -63,7 +63,7 @@ export {
   type ShardReplicationRecord,
 } from './shard-replication';
 export { SrvKeyspaces, SrvVSchemas, validateSrvKeyspace, type SrvKeyspaceRecord, type SrvVSchemaRecord } from './serving-graph';
-export { computeSrvKeyspace, computeSrvVSchema, canonicalJson, SERVED_TABLET_TYPES, type ShardInput } from './rebuild';
+export { computeSrvKeyspace, computeSrvVSchema, SERVED_TABLET_TYPES, type ServingRules, type ShardInput } from './rebuild';
 export { CellTopology, type CellTopologyOptions } from './cell-topology';
 export { recordKindAt, validateRecordContents } from './record-contents';
 export { parseAliveRouting, parseAliveMarker, type AliveRouting, type AliveMarker } from './private/tablet-commit';

@@ -37,8 +37,16 @@ describe('Keyspaces', () => {
     expect(read.keyspace).toEqual(value);
   });
 
+  it("gives an empty durability policy and sidecar database vtctld's defaults, none and _vt", async () => {
+    await keyspaces().create('commerce');
+    const read = await keyspaces().get('commerce');
+    expect(read.keyspace).toMatchObject({ durabilityPolicy: 'none', sidecarDbName: '_vt' });
+    await keyspaces().create('customer', { ...Keyspace.create(), durabilityPolicy: 'semi_sync', sidecarDbName: '_vt_alt' });
+    expect((await keyspaces().get('customer')).keyspace).toMatchObject({ durabilityPolicy: 'semi_sync', sidecarDbName: '_vt_alt' });
+  });
+
   it('stores the Keyspace proto encoding at keyspaces/<ks>/Keyspace', async () => {
-    const value: Keyspace = { ...Keyspace.create(), durabilityPolicy: 'none' };
+    const value: Keyspace = { ...Keyspace.create(), durabilityPolicy: 'none', sidecarDbName: '_vt' };
     await keyspaces().create('commerce', value);
     const stored = await store().get('keyspaces/commerce/Keyspace');
     expect(Buffer.from(stored.contents)).toEqual(Buffer.from(Keyspace.encode(value).finish()));
@@ -154,14 +162,14 @@ describe('Keyspaces', () => {
   describe('delete', () => {
     it('deletes a keyspace and its vschema when it has no shards', async () => {
       await keyspaces().create('commerce');
-      await new VSchemas(store()).save('commerce', text('{}'));
+      await new VSchemas(store()).save('commerce', Uint8Array.of(0x08, 1));
       await keyspaces().delete('commerce');
       expect(await snapshot(store())).toEqual([]);
     });
 
     it('refuses while shards exist, naming them, and changes nothing', async () => {
       await keyspaces().create('commerce');
-      await new VSchemas(store()).save('commerce', text('{}'));
+      await new VSchemas(store()).save('commerce', Uint8Array.of(0x08, 1));
       const shards = new Shards(store());
       await shards.create('commerce', '-80');
       await shards.create('commerce', '80-');
@@ -172,7 +180,7 @@ describe('Keyspaces', () => {
     it('deletes shards, vschema and everything else under keyspaces/<ks>/ when recursive', async () => {
       await keyspaces().create('commerce');
       await keyspaces().create('commerce2');
-      await new VSchemas(store()).save('commerce', text('{}'));
+      await new VSchemas(store()).save('commerce', Uint8Array.of(0x08, 1));
       const shards = new Shards(store());
       await shards.create('commerce', '-80');
       await shards.create('commerce', '80-');
@@ -215,7 +223,7 @@ describe('Keyspaces', () => {
 
     it('builds its paths from the one path builder', async () => {
       await keyspaces().create('commerce');
-      await new VSchemas(store()).save('commerce', text('{}'));
+      await new VSchemas(store()).save('commerce', Uint8Array.of(0x08, 1));
       expect((await store().list('')).map((kv) => kv.path)).toEqual([keyspacePath('commerce'), vschemaPath('commerce')]);
     });
   });

@@ -34,6 +34,10 @@ export function validateKeyspace(keyspace: Keyspace): void {
 
 const label = (name: string): string => `keyspace ${quote(name)}`;
 
+/** vtctld's CreateKeyspace defaults (its `--durability-policy` flag and Vitess's sidecar database). */
+export const DEFAULT_DURABILITY_POLICY = 'none';
+export const DEFAULT_SIDECAR_DB_NAME = '_vt';
+
 export class Keyspaces {
   private readonly records: ProtoRecord<Keyspace>;
 
@@ -41,9 +45,18 @@ export class Keyspaces {
     this.records = new ProtoRecord(store, Keyspace, validateKeyspace);
   }
 
-  /** Throws NodeExists when the keyspace exists. */
+  /**
+   * Throws NodeExists when the keyspace exists. An empty `durability_policy` and
+   * `sidecar_db_name` get vtctld's defaults (`none`, `_vt`), so a keyspace created here
+   * looks to Vitess like one vtctld created.
+   */
   create(name: string, keyspace: Keyspace = Keyspace.create(), options: FenceOption = {}): Promise<Version> {
-    return this.records.create(keyspacePath(name), label(name), keyspace, options);
+    const withDefaults: Keyspace = {
+      ...keyspace,
+      durabilityPolicy: keyspace.durabilityPolicy === '' ? DEFAULT_DURABILITY_POLICY : keyspace.durabilityPolicy,
+      sidecarDbName: keyspace.sidecarDbName === '' ? DEFAULT_SIDECAR_DB_NAME : keyspace.sidecarDbName,
+    };
+    return this.records.create(keyspacePath(name), label(name), withDefaults, options);
   }
 
   async get(name: string): Promise<KeyspaceRecord> {

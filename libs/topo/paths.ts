@@ -38,6 +38,12 @@ export const SRV_KEYSPACE_FILE = 'SrvKeyspace';
 
 /** Global: the routing rules of the whole deployment. */
 export const ROUTING_RULES_PATH = 'RoutingRules';
+/** Global: Vitess's shard routing rules, keyspace routing rules and mirror rules, which a SrvVSchema carries. */
+export const SHARD_ROUTING_RULES_PATH = 'ShardRoutingRules';
+export const KEYSPACE_ROUTING_RULES_PATH = 'routing_rules/keyspace/Rules';
+export const MIRROR_RULES_PATH = 'MirrorRules';
+/** Global: the directory Vitess's LockRoutingRules locks. */
+export const ROUTING_RULES_LOCK_DIR = 'routing_rules';
 /** Cell: the serving vschema routers of the cell read. */
 export const SRV_VSCHEMA_PATH = 'SrvVSchema';
 

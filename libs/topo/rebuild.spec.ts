@@ -1,8 +1,8 @@
-import { Keyspace, KeyspaceType, Shard, SrvKeyspace, TabletType, ThrottlerConfig, tabletTypeToJSON } from '../proto';
+import { Keyspace, KeyspaceType, Shard, SrvKeyspace, TabletType, ThrottlerConfig, tabletTypeToJSON, vschema as vschemapb } from '../proto';
 import { TopoErrorCode } from '../store';
 import { keyRangeString, parseKeyRange } from './key-range';
 import { rejection } from './private/memory-store.fixture';
-import { canonicalJson, computeSrvKeyspace, computeSrvVSchema, type ShardInput } from './rebuild';
+import { computeSrvKeyspace, computeSrvVSchema, type ShardInput } from './rebuild';
 
 const keyspace = (overrides: Partial<Keyspace> = {}): Keyspace => ({ ...Keyspace.create(), ...overrides });
 
@@ -107,7 +107,7 @@ describe('computeSrvKeyspace', () => {
 
   it('refuses a bad cell, a bad shard name and a shard given twice', async () => {
     expect((await refusal(() => computeSrvKeyspace(keyspace(), [], 'a/b'))).message).toContain('cell:');
-    expect((await refusal(() => computeSrvKeyspace(keyspace(), [shard('0'), { ...shard('0'), name: 'x' }], 'zone1'))).message).toContain(
+    expect((await refusal(() => computeSrvKeyspace(keyspace(), [shard('0'), { ...shard('0'), name: 'x/y' }], 'zone1'))).message).toContain(
       'shards[1].name:',
     );
     expect((await refusal(() => computeSrvKeyspace(keyspace(), [shard('80-C0'), shard('80-c0')], 'zone1'))).message).toContain(
@@ -117,45 +117,50 @@ describe('computeSrvKeyspace', () => {
 });
 
 describe('computeSrvVSchema', () => {
-  const json = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
-  const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
+  const vschemaOf = (value: Partial<vschemapb.Keyspace>): Uint8Array => vschemapb.Keyspace.encode(vschemapb.Keyspace.fromPartial(value)).finish();
+  const decoded = (bytes: Uint8Array): vschemapb.SrvVSchema => vschemapb.SrvVSchema.decode(bytes);
 
-  it('embeds JSON vschemas with keys sorted at every level, whatever the input order', () => {
-    const a = new Map([
-      ['zeta', json({ tables: { t2: {}, t1: { column_vindexes: [{ name: 'hash', column: 'id' }] } }, sharded: true })],
-      ['alpha', json({ tables: {} })],
-    ]);
-    const b = new Map([
-      ['alpha', Buffer.from('{ "tables": {} }')],
-      ['zeta', json({ sharded: true, tables: { t1: { column_vindexes: [{ column: 'id', name: 'hash' }] }, t2: {} } })],
-    ]);
-    const expected =
-      '{"keyspaces":{"alpha":{"tables":{}},"zeta":{"sharded":true,"tables":{"t1":{"column_vindexes":[{"column":"id","name":"hash"}]},"t2":{}}}}}';
-    expect(text(computeSrvVSchema(a))).toBe(expected);
-    expect(Buffer.from(computeSrvVSchema(b)).equals(Buffer.from(computeSrvVSchema(a)))).toBe(true);
+  it('writes a binary vschema.SrvVSchema holding every keyspace, an empty vschema for one without', () => {
+    const sharded = vschemaOf({ sharded: true, vindexes: { hash: { type: 'hash', params: {}, owner: '' } } });
+    const srv = decoded(computeSrvVSchema(new Map([['zeta', sharded], ['alpha', undefined]])));
+    expect(Object.keys(srv.keyspaces)).toEqual(['alpha', 'zeta']);
+    expect(srv.keyspaces.zeta.sharded).toBe(true);
+    expect(srv.keyspaces.zeta.vindexes.hash.type).toBe('hash');
+    expect(srv.keyspaces.alpha).toEqual(vschemapb.Keyspace.fromPartial({}));
+    // Vitess's getters answer empty rules when none are stored; the SrvVSchema carries them set and empty.
+    expect(srv.routingRules).toEqual({ rules: [] });
+    expect(srv.mirrorRules).toEqual({ rules: [] });
   });
 
-  it('carries bytes that are not a JSON object as base64', () => {
-    const binary = Uint8Array.of(0x0a, 0x02, 0xff, 0x00);
-    const doc = JSON.parse(text(computeSrvVSchema(new Map([['bin', binary], ['list', json([1, 2])], ['empty', new Uint8Array(0)]])))) as {
-      keyspaces: Record<string, unknown>;
-    };
-    expect(doc.keyspaces).toEqual({ bin: Buffer.from(binary).toString('base64'), empty: '', list: Buffer.from('[1,2]').toString('base64') });
+  it('gives the same bytes for the same inputs in any order', () => {
+    const a = vschemaOf({ sharded: true });
+    const b = vschemaOf({ requireExplicitRouting: true });
+    const first = computeSrvVSchema(new Map([['a', a], ['b', b]]));
+    const second = computeSrvVSchema(new Map([['b', b], ['a', a]]));
+    expect(Buffer.from(first).equals(Buffer.from(second))).toBe(true);
   });
 
-  it('includes routing rules only when given', () => {
-    const rules = json({ rules: [{ from_table: 't', to_tables: ['ks.t'] }] });
-    expect(text(computeSrvVSchema(new Map(), rules))).toBe('{"keyspaces":{},"routing_rules":{"rules":[{"from_table":"t","to_tables":["ks.t"]}]}}');
-    expect(text(computeSrvVSchema(new Map()))).toBe('{"keyspaces":{}}');
+  it('embeds stored messages byte for byte, fields unknown to our proto copy included', () => {
+    // Field 99 (varint 7) is not in vschema.Keyspace: a newer Vitess field must reach vtgate.
+    const withNewerField = Buffer.concat([Buffer.from(vschemaOf({ sharded: true })), Buffer.from([0x98, 0x06, 0x07])]);
+    const bytes = Buffer.from(computeSrvVSchema(new Map([['ks', withNewerField]])));
+    expect(bytes.includes(withNewerField)).toBe(true);
   });
 
-  it('refuses a bad keyspace name', async () => {
-    const err = await refusal(() => computeSrvVSchema(new Map([['a/b', json({})]])));
-    expect(err.code).toBe(TopoErrorCode.InvalidArgument);
-    expect(err.message).toContain('keyspace_vschemas: "a/b"');
+  it('carries the routing, shard routing, keyspace routing and mirror rules as stored', () => {
+    const routingRules = vschemapb.RoutingRules.encode({ rules: [{ fromTable: 't', toTables: ['ks.t'] }] }).finish();
+    const mirrorRules = vschemapb.MirrorRules.encode({ rules: [{ fromTable: 'a', toTable: 'b', percent: 50 }] }).finish();
+    const srv = decoded(computeSrvVSchema(new Map(), { routingRules, mirrorRules }));
+    expect(srv.routingRules?.rules).toEqual([{ fromTable: 't', toTables: ['ks.t'] }]);
+    expect(srv.mirrorRules?.rules).toEqual([{ fromTable: 'a', toTable: 'b', percent: 50 }]);
+    expect(srv.shardRoutingRules).toEqual({ rules: [] });
   });
 
-  it('writes canonical JSON for any value', () => {
-    expect(canonicalJson({ b: [{ d: 1, c: null }], a: 'x' })).toBe('{"a":"x","b":[{"c":null,"d":1}]}');
+  it('refuses a vschema that is not binary (a JSON one) and a bad keyspace name', async () => {
+    const json = await refusal(() => computeSrvVSchema(new Map([['ks', Buffer.from('{"sharded":true}')]])));
+    expect(json.code).toBe(TopoErrorCode.InvalidArgument);
+    expect(json.message).toContain('vschema of "ks": is not a binary vschema.Keyspace protobuf');
+    const name = await refusal(() => computeSrvVSchema(new Map([['a/b', undefined]])));
+    expect(name.message).toContain('keyspace_vschemas: "a/b"');
   });
 });

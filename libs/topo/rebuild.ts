@@ -14,11 +14,13 @@ import {
   type Shard,
   type ShardReference,
   type SrvKeyspace,
+  vschema as vschemapb,
 } from '../proto';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { TopoError, TopoErrorCode } from '../store';
 import { compareKeyRanges, compareKeyspaceIds, isFullKeyRange, keyRangeString } from './key-range';
 import { fieldError, quote } from './private/field-error';
-import { validateCellName, validateKeyspaceName, validateShardName } from './validation';
+import { isCustomShardName, validateCellName, validateKeyspaceName, validateProtoBytes, validateShardName, type BinaryCodec } from './validation';
 
 /** The tablet types a SrvKeyspace has partitions for, in Vitess's order. */
 export const SERVED_TABLET_TYPES: readonly TabletType[] = [TabletType.PRIMARY, TabletType.REPLICA, TabletType.RDONLY];
@@ -121,7 +123,10 @@ export function computeSrvKeyspace(keyspace: Keyspace, shards: readonly ShardInp
     .filter(({ shard }) => shard.isPrimaryServing)
     .sort((a, b) => compareKeyRanges(a.shard.keyRange, b.shard.keyRange) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const references = serving.map(({ name, shard }): ShardReference => ({ name, keyRange: copyKeyRange(shard.keyRange) }));
-  if (keyspace.keyspaceType !== KeyspaceType.SNAPSHOT) checkCoverage(references, cell);
+  // Custom sharding (every serving shard custom-named, no key ranges) has no coverage to
+  // check, as in Vitess's OrderAndCheckPartitions.
+  const customSharding = references.length > 0 && references.every((ref) => isCustomShardName(ref.name));
+  if (keyspace.keyspaceType !== KeyspaceType.SNAPSHOT && !customSharding) checkCoverage(references, cell);
   return {
     partitions:
       references.length === 0
@@ -135,51 +140,41 @@ export function computeSrvKeyspace(keyspace: Keyspace, shards: readonly ShardInp
   };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A stored vschema (or routing rules) in the document: its JSON object, or base64 of its bytes. */
-function documentValue(bytes: Uint8Array): unknown {
-  try {
-    const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    if (isPlainObject(parsed)) return parsed;
-  } catch {
-    // Not UTF-8 JSON: the bytes are carried as base64 below.
-  }
-  return Buffer.from(bytes).toString('base64');
-}
-
-/** JSON with object keys sorted at every level, no spaces: equal inputs give equal bytes. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+/** What a SrvVSchema carries besides the keyspaces' vschemas: each stored binary message, or undefined when none is stored. */
+export interface ServingRules {
+  routingRules?: Uint8Array;
+  shardRoutingRules?: Uint8Array;
+  keyspaceRoutingRules?: Uint8Array;
+  mirrorRules?: Uint8Array;
 }
 
 /**
- * A cell's SrvVSchema (Vitess RebuildVSchema). Vitess writes a `vschema.SrvVSchema` proto;
- * our protos do not include vschema.proto and the global topology keeps vschemas as opaque
- * bytes, so the SrvVSchema here is a JSON document:
- *
- *     {"keyspaces":{"<ks>":<vschema>,...},"routing_rules":<rules>}
- *
- * where each value is the stored JSON object itself when the stored bytes are a UTF-8 JSON
- * object (a vschema saved as JSON), else a string holding the bytes in base64 (a
- * binary proto, say). `routing_rules` is left out when none are given. Keys are sorted at
- * every level and there is no whitespace, so the same inputs always give the same bytes and
- * a rebuild can skip saving a document that is already stored.
+ * A cell's SrvVSchema (Vitess RebuildVSchema): the binary `vschema.SrvVSchema` vtgate
+ * decodes. `keyspaceVSchemas` maps every keyspace to its stored binary `vschema.Keyspace`,
+ * or undefined when it has none (an empty vschema then, as in Vitess); each rule set is
+ * included as stored, an empty message when none is stored (Vitess's getters answer empty
+ * rules). The stored messages are embedded byte for byte rather than decoded and encoded
+ * again, so fields newer than our copy of vschema.proto reach vtgate intact. Keyspaces are
+ * written in name order, so the same inputs always give the same bytes and a rebuild can
+ * skip saving what is already stored.
  */
-export function computeSrvVSchema(keyspaceVSchemas: ReadonlyMap<string, Uint8Array>, routingRules?: Uint8Array): Uint8Array {
-  const keyspaces: Record<string, unknown> = {};
-  for (const [keyspace, vschema] of keyspaceVSchemas) {
+export function computeSrvVSchema(keyspaceVSchemas: ReadonlyMap<string, Uint8Array | undefined>, rules: ServingRules = {}): Uint8Array {
+  const writer = new BinaryWriter();
+  for (const keyspace of [...keyspaceVSchemas.keys()].sort()) {
     validateKeyspaceName(keyspace, 'keyspace_vschemas');
-    keyspaces[keyspace] = documentValue(vschema);
+    const vschema = keyspaceVSchemas.get(keyspace) ?? new Uint8Array(0);
+    validateProtoBytes(vschema, vschemapb.Keyspace, `vschema of ${quote(keyspace)}`, 'vschema.Keyspace');
+    // map<string, Keyspace> keyspaces = 1: each entry a message {1: key, 2: value}.
+    writer.uint32(10).fork().uint32(10).string(keyspace).uint32(18).bytes(vschema).join();
   }
-  const document: Record<string, unknown> = { keyspaces };
-  if (routingRules !== undefined) document.routing_rules = documentValue(routingRules);
-  return Buffer.from(canonicalJson(document), 'utf8');
+  const embed = (field: number, bytes: Uint8Array | undefined, codec: BinaryCodec<unknown>, message: string): void => {
+    const value = bytes ?? new Uint8Array(0);
+    validateProtoBytes(value, codec, message, `vschema.${message}`);
+    writer.uint32((field << 3) | 2).bytes(value);
+  };
+  embed(2, rules.routingRules, vschemapb.RoutingRules, 'RoutingRules');
+  embed(3, rules.shardRoutingRules, vschemapb.ShardRoutingRules, 'ShardRoutingRules');
+  embed(4, rules.keyspaceRoutingRules, vschemapb.KeyspaceRoutingRules, 'KeyspaceRoutingRules');
+  embed(5, rules.mirrorRules, vschemapb.MirrorRules, 'MirrorRules');
+  return writer.finish();
 }

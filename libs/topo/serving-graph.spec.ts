@@ -73,8 +73,14 @@ describe('SrvKeyspaces', () => {
 });
 
 describe('SrvVSchemas', () => {
+  it('refuses a SrvVSchema that is not a binary vschema.SrvVSchema (JSON, as earlier releases wrote) and writes nothing', async () => {
+    const err = await expectRefused(store(), () => srvVSchemas().save(Buffer.from('{"keyspaces":{}}')), TopoErrorCode.InvalidArgument);
+    expect(err.message).toContain('srv_vschema: is not a binary vschema.SrvVSchema protobuf');
+  });
+
   it('returns the bytes as saved, with the version the save returned', async () => {
-    const bytes = Uint8Array.of(0, 255, 1, 0x7b);
+    // A binary vschema.SrvVSchema with one keyspace entry ("k" -> sharded) and an unknown field 9.
+    const bytes = Uint8Array.of(0x0a, 0x07, 0x0a, 0x01, 0x6b, 0x12, 0x02, 0x08, 0x01, 0x48, 0xff, 0x01);
     const version = await srvVSchemas().save(bytes);
     const read = await srvVSchemas().get();
     expect(read.version).toBe(version);
@@ -83,9 +89,9 @@ describe('SrvVSchemas', () => {
   });
 
   it('saves with compare-and-swap when a version is given, and deletes', async () => {
-    const first = await srvVSchemas().save(Uint8Array.of(1));
-    await srvVSchemas().save(Uint8Array.of(2));
-    await expectRefused(store(), () => srvVSchemas().save(Uint8Array.of(3), { version: first }), TopoErrorCode.BadVersion);
+    const first = await srvVSchemas().save(Uint8Array.of(0x12, 0));
+    await srvVSchemas().save(Uint8Array.of(0x1a, 0));
+    await expectRefused(store(), () => srvVSchemas().save(Uint8Array.of(0x22, 0), { version: first }), TopoErrorCode.BadVersion);
     await srvVSchemas().delete();
     const err = await rejection(srvVSchemas().get());
     expect(err.code).toBe(TopoErrorCode.NoNode);

@@ -1,17 +1,17 @@
 /**
  * The serving graph of a cell (Vitess `topo/srv_keyspace.go`, `topo/srv_vschema.go`): what
  * routers of the cell read to route queries. `keyspaces/<ks>/SrvKeyspace` holds a
- * `SrvKeyspace` proto (the partitions per served tablet type); `SrvVSchema` holds the
- * cell's serving vschema as opaque bytes, since our protos do not include Vitess's
- * `vschema.proto` (`computeSrvVSchema` in `rebuild.ts` defines the JSON document we write).
+ * `SrvKeyspace` proto (the partitions per served tablet type); `SrvVSchema` holds a binary
+ * `vschema.SrvVSchema` protobuf, what vtgate decodes (`computeSrvVSchema` in `rebuild.ts`
+ * builds it). It is checked to decode, then kept byte for byte.
  */
-import { SrvKeyspace } from '../proto';
+import { SrvKeyspace, vschema as vschemapb } from '../proto';
 import type { Store, Version } from '../store';
 import { KEYSPACES_DIR, SRV_KEYSPACE_FILE, SRV_VSCHEMA_PATH, srvKeyspacePath } from './paths';
 import { emptyOnNoNode } from './private/existence';
 import { fieldError, quote } from './private/field-error';
 import { ProtoRecord, renamed } from './private/proto-record';
-import { validateKeyspaceName, validateShardName, validateTabletType, validateValueSize } from './validation';
+import { validateKeyspaceName, validateProtoBytes, validateShardName, validateTabletType, validateValueSize } from './validation';
 import type { VersionedWriteOptions } from './write-options';
 
 export interface SrvKeyspaceRecord {
@@ -111,7 +111,7 @@ export class SrvVSchemas {
 
   /** Stored as given, returned byte for byte. An upsert, or compare-and-swap with `options.version`. */
   async save(srvVSchema: Uint8Array, options: VersionedWriteOptions = {}): Promise<Version> {
-    validateValueSize(srvVSchema, 'srv_vschema');
+    validateProtoBytes(srvVSchema, vschemapb.SrvVSchema, 'srv_vschema', 'vschema.SrvVSchema');
     return this.store
       .update(SRV_VSCHEMA_PATH, srvVSchema, options.version ?? null, { fence: options.fence })
       .catch((err: unknown) => {

@@ -77,21 +77,21 @@ export class Shards {
    */
   async create(keyspace: string, shard: string, options: CreateShardOptions = {}): Promise<ShardRecord> {
     validateKeyspaceName(keyspace);
-    const { name, keyRange } = parseShardName(shard);
+    const { name, keyRange, custom } = parseShardName(shard);
     await requireKeyspace(this.store, keyspace);
     if (options.fence) {
       const queue = `${lockQueueDir(keyspaceLockDir(keyspace))}/`;
       if (!options.fence.lockPath.startsWith(queue)) {
         throw fieldError('fence', `${quote(options.fence.lockPath)} is not a lock of keyspace ${quote(keyspace)}`);
       }
-      return this.createUnderLock(keyspace, name, keyRange, options.fence);
+      return this.createUnderLock(keyspace, name, keyRange, custom, options.fence);
     }
     const lock = await this.locks.lockKeyspace(keyspace, `CreateShard(${name})`, {
       timeoutMs: options.lockTimeoutMs,
       signal: options.signal,
     });
     try {
-      return await this.createUnderLock(keyspace, name, keyRange, lock.fence);
+      return await this.createUnderLock(keyspace, name, keyRange, custom, lock.fence);
     } finally {
       // The create was fenced: if it succeeded the lock was held when it committed, so a
       // failed unlock (the lease already gone) changes nothing the caller must know.
@@ -99,8 +99,10 @@ export class Shards {
     }
   }
 
-  private async createUnderLock(keyspace: string, name: string, keyRange: KeyRange, fence: Fence): Promise<ShardRecord> {
-    const existing = await this.findAll(keyspace);
+  private async createUnderLock(keyspace: string, name: string, keyRange: KeyRange, custom: boolean, fence: Fence): Promise<ShardRecord> {
+    // Vitess's CreateShard: a custom-named shard always serves (custom sharding has no
+    // ranges to overlap); a range-named one only when it overlaps no existing shard.
+    const existing = custom ? [] : await this.findAll(keyspace);
     const shard: Shard = {
       ...Shard.create(),
       keyRange: isFullKeyRange(keyRange) ? undefined : keyRange,

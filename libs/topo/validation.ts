@@ -58,17 +58,24 @@ export function validateKeyspaceName(name: string, field = 'keyspace'): string {
 }
 
 /**
- * A shard name: `0`, `-`, or a hex key range `<start>-<end>` with start below end, within
- * the keyspace-name character rules. Hex digits are normalised to lowercase (as Vitess
- * does), so `80-C0` and `80-c0` name the same shard; the canonical name is returned.
+ * A shard name, as Vitess's ValidateShardName accepts it, within the keyspace-name
+ * character rules: a name with a '-' is a hex key range `<start>-<end>` with start below
+ * end (`-` alone the full range), its hex normalised to lowercase as Vitess does, so
+ * `80-C0` and `80-c0` name the same shard; a name without one is a custom name (`0`, `x1`,
+ * `main`) kept as given, whose shard has no key range (Vitess's custom sharding; the
+ * returned range is the full one, which an unset range means). The canonical name is
+ * returned.
  */
-export function parseShardName(name: string, field = 'shard'): { name: string; keyRange: KeyRange } {
+export function parseShardName(name: string, field = 'shard'): { name: string; keyRange: KeyRange; custom: boolean } {
   checkName(name, field, NAME_CHARS, MAX_NAME_LENGTH);
-  if (name !== '0' && !name.includes('-')) {
-    throw fieldError(field, `${quote(name)} is not a shard name — use '0', '-' or a hex key range such as '-80' or '40-80'`);
-  }
+  if (!name.includes('-')) return { name, keyRange: parseKeyRange('-', field), custom: true };
   const canonical = name.toLowerCase();
-  return { name: canonical, keyRange: parseKeyRange(canonical, field) };
+  return { name: canonical, keyRange: parseKeyRange(canonical, field), custom: false };
+}
+
+/** True for a custom (non-range) shard name such as `0` or `x1`. */
+export function isCustomShardName(name: string): boolean {
+  return !name.includes('-');
 }
 
 /** The canonical (lowercase) form of a valid shard name. */
@@ -191,6 +198,25 @@ export function validateKeyspaceType(type: number, field = 'keyspace_type'): Key
 }
 
 /** Opaque values (vschema, routing rules) must fit one store value. */
+/** The part of a generated message type a record check needs. */
+export interface BinaryCodec<T> {
+  decode(input: Uint8Array): T;
+}
+
+/**
+ * A value Vitess stores as a binary protobuf (`vschema.Keyspace`, `vschema.RoutingRules`,
+ * `vschema.SrvVSchema`): within the size limit and decoding as that message. JSON, which
+ * earlier releases accepted, does not decode (a '{' starts a group that never ends).
+ */
+export function validateProtoBytes<T>(contents: Uint8Array, codec: BinaryCodec<T>, field: string, message: string): T {
+  validateValueSize(contents, field);
+  try {
+    return codec.decode(contents);
+  } catch (err) {
+    throw fieldError(field, `is not a binary ${message} protobuf (${(err as Error).message})`);
+  }
+}
+
 export function validateValueSize(contents: Uint8Array, field: string): Uint8Array {
   if (!(contents instanceof Uint8Array)) throw fieldError(field, 'must be bytes');
   if (contents.byteLength > MAX_VALUE_BYTES) {

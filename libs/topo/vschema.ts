@@ -1,14 +1,15 @@
 /**
- * A keyspace's VSchema in the global topology (Vitess `topo/vschema.go`). Stored as given
- * and returned byte for byte: the topology does not interpret it (Vitess writes a
- * `vschema.Keyspace` proto here; routers decode it).
+ * A keyspace's VSchema in the global topology (Vitess `topo/vschema.go`): a binary
+ * `vschema.Keyspace` protobuf, as Vitess writes it. Checked to decode, then stored as given
+ * and returned byte for byte (fields newer than our copy of vschema.proto survive).
  */
+import { vschema as vschemapb } from '../proto';
 import type { Store, Version } from '../store';
 import { vschemaPath } from './paths';
 import { requireKeyspace } from './private/existence';
 import { quote } from './private/field-error';
 import { renamed } from './private/proto-record';
-import { validateKeyspaceName, validateValueSize } from './validation';
+import { validateKeyspaceName, validateProtoBytes } from './validation';
 import type { VersionedWriteOptions } from './write-options';
 
 export interface VSchemaRecord {
@@ -32,7 +33,7 @@ export class VSchemas {
   /** Saves the vschema of an existing keyspace (NoNode otherwise), as vtctld's ApplyVSchema requires. */
   async save(keyspace: string, vschema: Uint8Array, options: VersionedWriteOptions = {}): Promise<Version> {
     validateKeyspaceName(keyspace);
-    validateValueSize(vschema, 'vschema');
+    validateProtoBytes(vschema, vschemapb.Keyspace, 'vschema', 'vschema.Keyspace');
     await requireKeyspace(this.store, keyspace);
     return this.store
       .update(vschemaPath(keyspace), vschema, options.version ?? null, { fence: options.fence })

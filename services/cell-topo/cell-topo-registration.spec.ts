@@ -4,7 +4,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { useEtcdCluster } from '../../deploy/etcd/jest';
 import { ServiceProcess } from '../../deploy/stack/service-process';
 import { CellTablets, TabletAgent, type TabletAgentEvent } from '../../libs/client';
-import { Tablet, TabletType } from '../../libs/proto';
+import { Tablet, TabletType, vschema as vschemapb } from '../../libs/proto';
 import type { CellTopoServiceClient } from '../../libs/proto/gen/topo/cell/v1/cell';
 import { call, codeOf, StreamReader } from '../../libs/testing/grpc-call';
 import { grpcurl, startGrpcurl } from '../../libs/testing/grpcurl';
@@ -247,9 +247,11 @@ describe('cell-topo through grpcurl, and the serving graph', () => {
       [TabletType.RDONLY, ['-80', '80-']],
     ]);
     reader.cancel();
-    await call(g.saveVSchema.bind(g), { keyspace: 'ks', vschema: Buffer.from('{"sharded":true}'), version: '0' });
+    const sharded = Buffer.from(vschemapb.Keyspace.encode(vschemapb.Keyspace.fromPartial({ sharded: true })).finish());
+    await call(g.saveVSchema.bind(g), { keyspace: 'ks', vschema: sharded, version: '0' });
     await call(g.rebuildVSchemaGraph.bind(g), { cells: [] });
     const srv = await call(cell.client.getSrvVSchema.bind(cell.client), {});
-    expect(JSON.parse(srv.srvVschema.toString())).toEqual({ keyspaces: { ks: { sharded: true } } });
+    // What vtgate decodes: a binary vschema.SrvVSchema.
+    expect(vschemapb.SrvVSchema.decode(srv.srvVschema).keyspaces.ks.sharded).toBe(true);
   });
 });

@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { useEtcdCluster } from '../../deploy/etcd/jest';
-import { Keyspace, KeyspaceType } from '../../libs/proto';
+import { Keyspace, KeyspaceType, vschema as vschemapb } from '../../libs/proto';
+import { LockKind } from '../../libs/proto/gen/topo/global/v1/global';
 import { call, codeOf } from '../../libs/testing/grpc-call';
 import { startGlobalTopo, type GlobalTopoFixture } from './global-topo.fixture';
 
@@ -142,10 +143,11 @@ describe('global-topo cells, aliases, vschema and routing rules', () => {
 
   it('returns vschema and routing rules byte for byte', async () => {
     await call(c().createKeyspace.bind(c()), { name: 'ks', keyspace: undefined });
-    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    // A binary vschema.Keyspace (sharded) with an unknown field 100 holding every byte value.
+    const bytes = Buffer.from([0x08, 0x01, 0xa2, 0x06, 0x80, 0x02, ...Array.from({ length: 256 }, (_, i) => i)]);
     await call(c().saveVSchema.bind(c()), { keyspace: 'ks', vschema: bytes, version: '0' });
     expect((await call(c().getVSchema.bind(c()), { keyspace: 'ks' })).vschema).toEqual(bytes);
-    const rules = Buffer.from('{"rules":[{"from_table":"t","to_tables":["ks.t"]}]}');
+    const rules = Buffer.from(vschemapb.RoutingRules.encode({ rules: [{ fromTable: 't', toTables: ['ks.t'] }] }).finish());
     const saved = await call(c().saveRoutingRules.bind(c()), { routingRules: rules, version: '0' });
     const read = await call(c().getRoutingRules.bind(c()), {});
     expect(read.routingRules).toEqual(rules);
@@ -153,6 +155,27 @@ describe('global-topo cells, aliases, vschema and routing rules', () => {
     expect(await codeOf(call(c().saveRoutingRules.bind(c()), { routingRules: rules, version: '1' }))).toBe(
       status.FAILED_PRECONDITION,
     );
+  });
+
+  it('refuses a JSON vschema or routing rules with INVALID_ARGUMENT, changing nothing', async () => {
+    await call(c().createKeyspace.bind(c()), { name: 'ks', keyspace: undefined });
+    const json = Buffer.from('{"sharded":true}');
+    expect(await codeOf(call(c().saveVSchema.bind(c()), { keyspace: 'ks', vschema: json, version: '0' }))).toBe(status.INVALID_ARGUMENT);
+    expect(await codeOf(call(c().saveRoutingRules.bind(c()), { routingRules: json, version: '0' }))).toBe(status.INVALID_ARGUMENT);
+    expect(await codeOf(call(c().getVSchema.bind(c()), { keyspace: 'ks' }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(call(c().getRoutingRules.bind(c()), {}))).toBe(status.NOT_FOUND);
+  });
+
+  it('creates, locks and deletes a custom-named shard such as x1, as vtctld does', async () => {
+    await call(c().createKeyspace.bind(c()), { name: 'customer', keyspace: undefined });
+    const created = await call(c().createShard.bind(c()), { keyspace: 'customer', name: 'x1' });
+    expect(created.shard?.isPrimaryServing).toBe(true);
+    expect((await call(c().listShards.bind(c()), { keyspace: 'customer' })).names).toEqual(['x1']);
+    const target = { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'customer', shard: 'x1', name: '' };
+    const lock = await call(c().acquireLock.bind(c()), { target, holder: 'op', action: 'test', tryOnly: true, ttl: { seconds: '5', nanos: 0 } });
+    await call(c().releaseLock.bind(c()), { lockId: lock.grant!.lockId, fencingToken: lock.grant!.fencingToken });
+    await call(c().deleteShard.bind(c()), { keyspace: 'customer', name: 'x1' });
+    expect((await call(c().listShards.bind(c()), { keyspace: 'customer' })).names).toEqual([]);
   });
 });
 

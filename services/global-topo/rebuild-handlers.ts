@@ -71,21 +71,17 @@ export function rebuildHandlers(topo: GlobalTopology, tracker: CallTracker) {
       tracker,
       'RebuildVSchemaGraph',
       async (req) => {
-        const vschemas = new Map<string, Uint8Array>();
+        // Every keyspace, with or without a vschema (Vitess gives one without an empty vschema).
+        const vschemas = new Map<string, Uint8Array | undefined>();
         for (const keyspace of await topo.keyspaces.list()) {
           try {
             vschemas.set(keyspace, (await topo.vschemas.get(keyspace)).vschema);
           } catch (err) {
             if (!TopoError.is(err, TopoErrorCode.NoNode)) throw err;
+            vschemas.set(keyspace, undefined);
           }
         }
-        let routingRules: Uint8Array | undefined;
-        try {
-          routingRules = (await topo.routingRules.get()).routingRules;
-        } catch (err) {
-          if (!TopoError.is(err, TopoErrorCode.NoNode)) throw err;
-        }
-        const srvVschema = Buffer.from(computeSrvVSchema(vschemas, routingRules));
+        const srvVschema = Buffer.from(computeSrvVSchema(vschemas, await topo.routingRules.serving()));
         const results: api.CellResult[] = [];
         for (const cell of await cellsOf(req.cells)) {
           const client = await cellClient(cell);

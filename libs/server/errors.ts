@@ -18,6 +18,9 @@ const CODES: Record<TopoErrorCode, status> = {
   [TopoErrorCode.Compacted]: status.OUT_OF_RANGE,
 };
 
+/** Store errors that share their gRPC code with another; their status message starts with the error's name. */
+const SHARED_CODE = new Set([TopoErrorCode.BadVersion, TopoErrorCode.NodeNotEmpty, TopoErrorCode.LockLost]);
+
 export function grpcCodeOf(code: TopoErrorCode): status {
   return CODES[code];
 }
@@ -39,10 +42,16 @@ export const invalidArgument = (field: string, why: string): StatusError =>
 
 /**
  * What a client sees for an error. Store errors keep their message (they name the path or
- * field at fault); anything else is an internal error whose details stay in the server log.
+ * field at fault), prefixed with the error's name where the code alone is ambiguous
+ * (`BadVersion: ...`, `NodeNotEmpty: ...`, `LockLost: ...`); anything else is an internal error whose details stay in the server log.
  */
 export function toServiceError(err: unknown): { code: status; details: string; internal: boolean } {
   if (err instanceof StatusError) return { code: err.code, details: err.details, internal: false };
-  if (err instanceof TopoError) return { code: CODES[err.code], details: err.detail, internal: false };
+  if (err instanceof TopoError) {
+    // FAILED_PRECONDITION stands for three store errors; the message names which, so a
+    // client (the Go topo.Conn) maps it back to BadVersion, NodeNotEmpty or LockLost.
+    const details = SHARED_CODE.has(err.code) ? `${err.code}: ${err.detail}` : err.detail;
+    return { code: CODES[err.code], details, internal: false };
+  }
   return { code: status.INTERNAL, details: 'internal error', internal: true };
 }

@@ -65,6 +65,27 @@ export function checkValue(contents: Uint8Array): Uint8Array {
   return contents;
 }
 
+/**
+ * A file or directory path in any form Vitess's topo.Conn passes, mapped as Go's
+ * `path.Join(root, p)` maps it: one leading '/' and one trailing '/' dropped, '/' alone the
+ * root (''). Nothing else is cleaned: empty, '.' and '..' segments and control characters
+ * stay for the checks above to refuse.
+ */
+export function fromVitessPath(path: string): string {
+  if (path === '/') return '';
+  const body = path.startsWith('/') ? path.slice(1) : path;
+  return body.endsWith('/') ? body.slice(0, -1) : body;
+}
+
+/**
+ * A list prefix in Vitess's form: one leading '/' dropped, '/' alone the root. A trailing
+ * '/' is kept: here it keeps the prefix inside that directory (where path.Join would drop
+ * it and let `keyspaces/ks/` match `keyspaces/ks2/...` too).
+ */
+export function fromVitessPrefix(prefix: string): string {
+  return prefix.startsWith('/') ? prefix.slice(1) : prefix;
+}
+
 /** A store root: '/'-separated segments with a leading '/', e.g. '/topo/global'. */
 export function checkRoot(root: string): string {
   if (!root.startsWith('/')) throw invalidArgument(`root ${JSON.stringify(root)} must start with '/'`);

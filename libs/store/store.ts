@@ -138,6 +138,8 @@ export interface LockOptions {
    * cannot hold a stream open.
    */
   keepAlive?: boolean;
+  /** lockName only: take the lock only if nobody holds or waits for it, else NodeExists (as tryLock). */
+  tryOnly?: boolean;
 }
 
 export interface LockDescriptor {
@@ -170,6 +172,8 @@ export interface LeaderParticipation {
   stop(): Promise<void>;
   /** The id of the current leader, '' when there is none. */
   getCurrentLeaderId(): Promise<string>;
+  /** While this participant leads: the lock its leadership is (releasing it resigns). */
+  leadership(): LockDescriptor | undefined;
   /** The current leader id, then every change of leader, until the signal aborts. */
   waitForNewLeader(signal?: AbortSignal): AsyncIterable<string>;
 }
@@ -220,7 +224,7 @@ export interface Store {
   lock(dirPath: string, contents: string, options?: LockOptions): Promise<LockDescriptor>;
   /** Takes the lock only if nobody holds or waits for it; otherwise NodeExists. */
   tryLock(dirPath: string, contents: string, options?: LockOptions): Promise<LockDescriptor>;
-  /** A lock on a path that need not exist, with a long TTL (for named operations). */
+  /** A lock on a path that need not exist, with a long TTL (for named operations); `tryOnly` as tryLock. */
   lockName(dirPath: string, contents: string, options?: LockOptions): Promise<LockDescriptor>;
 
   newLeaderParticipation(name: string, id: string): LeaderParticipation;

@@ -1,14 +1,15 @@
 /**
- * Keyspace, shard and named locks (Vitess `topo/locks.go`) over the store's queued,
- * fenced locks. Each lock records who took it, for what and when, as JSON, so an operator
- * listing a lock queue can tell who is holding things up.
+ * Keyspace, shard, named and path locks (Vitess `topo/locks.go` and topo.Conn's Lock) over
+ * the store's queued, fenced locks. Each lock records who took it, for what and when, as
+ * JSON, or holds contents the caller gives verbatim (Vitess's own lock info), so an
+ * operator listing a lock queue can tell who is holding things up.
  */
 import { hostname as osHostname, userInfo } from 'node:os';
-import type { LockDescriptor, Store } from '../store';
+import { ELECTIONS_DIR, checkDirPath, type LockDescriptor, type LockOptions, type Store } from '../store';
 import { fieldError } from './private/field-error';
 import { TopoError, TopoErrorCode } from '../store';
-import { KEYSPACES_DIR, NAMED_LOCKS_DIR, keyspaceLockDir, lockHolderPath, lockQueueDir, namedLockDir, shardLockDir } from './paths';
-import { validateLockText } from './validation';
+import { keyspaceLockDir, lockHolderPath, lockQueueDir, namedLockDir, shardLockDir } from './paths';
+import { validateLockContents, validateLockText } from './validation';
 
 /** How long a lock call waits by default before Timeout (Vitess `--lock-timeout`, 45 s). */
 export const DEFAULT_LOCK_TIMEOUT_MS = 45_000;
@@ -40,10 +41,14 @@ export interface TopoLockOptions {
   keepAlive?: boolean;
   /** Take the lock only if nobody holds or waits for it, else NodeExists (Vitess NonBlocking). */
   nonBlocking?: boolean;
+  /**
+   * The lock key's contents, stored verbatim instead of the JSON this module writes (any
+   * text within the value limit, "" included). `holder` is then not used.
+   */
+  contents?: string;
 }
 
-/** Named locks have no non-blocking form: the store only offers TryLock on existing directories. */
-export type NamedLockOptions = Omit<TopoLockOptions, 'nonBlocking'>;
+export type NamedLockOptions = TopoLockOptions;
 
 /** One key in a lock's queue: the holder first, then the waiters in the order they will get it. */
 export interface LockInfo {
@@ -81,7 +86,10 @@ export function newLockContents(action: string, holder?: string): LockContents {
   };
 }
 
-/** Reads lock contents written by `Locks`; undefined for anything else. */
+/**
+ * Reads lock contents written by `Locks`, or by Vitess (`{"Action", "HostName", "UserName",
+ * "Time", "Status"}`, its topo lockInfo, with no pid: 0); undefined for anything else.
+ */
 export function parseLockContents(raw: string): LockContents | undefined {
   let parsed: unknown;
   try {
@@ -90,6 +98,10 @@ export function parseLockContents(raw: string): LockContents | undefined {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const vitess = parsed as Record<string, unknown>;
+  if (typeof vitess.Action === 'string' && typeof vitess.HostName === 'string' && typeof vitess.UserName === 'string') {
+    return { action: vitess.Action, holder: vitess.UserName, hostname: vitess.HostName, pid: 0, time: String(vitess.Time ?? '') };
+  }
   const { action, holder, hostname, pid, time } = parsed as Record<string, unknown>;
   if (
     typeof action !== 'string' ||
@@ -101,6 +113,27 @@ export function parseLockContents(raw: string): LockContents | undefined {
     return undefined;
   }
   return { action, holder, hostname, pid, time };
+}
+
+/** What the lock key holds: the caller's contents verbatim, else our JSON record. */
+function lockText(action: string, options: TopoLockOptions): string {
+  return options.contents !== undefined ? validateLockContents(options.contents) : JSON.stringify(newLockContents(action, options.holder));
+}
+
+function storeOptions(options: TopoLockOptions): LockOptions {
+  return {
+    timeoutMs: options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    signal: options.signal,
+    ttlSeconds: options.ttlSeconds,
+    keepAlive: options.keepAlive,
+  };
+}
+
+/** A directory a path lock may be taken on: a valid directory path, not the root. */
+function validateLockDir(dir: string): string {
+  const checked = checkDirPath(dir);
+  if (checked === '') throw fieldError('path', 'is the root — lock a directory under it');
+  return checked;
 }
 
 const LEASE_KEY_NAME = /^[0-9a-f]{16}$/;
@@ -124,13 +157,22 @@ export class Locks {
   /** Locks a name under `internal/named_locks/`, which need not exist; the store's long named-lock TTL applies unless `ttlSeconds` is given. */
   lockNamed(name: string, action: string, options: NamedLockOptions = {}): Promise<LockDescriptor> {
     const dir = namedLockDir(name);
-    const contents = JSON.stringify(newLockContents(action, options.holder));
-    return this.store.lockName(dir, contents, {
-      timeoutMs: options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
-      signal: options.signal,
-      ttlSeconds: options.ttlSeconds,
-      keepAlive: options.keepAlive,
-    });
+    return this.store.lockName(dir, lockText(action, options), { ...storeOptions(options), tryOnly: options.nonBlocking ?? false });
+  }
+
+  /**
+   * Locks any existing directory under the root (NoNode otherwise), as Vitess's topo.Conn
+   * Lock does: keyspace and shard directories, `routing_rules`, or anything else. A
+   * keyspace or shard directory is the same lock as lockKeyspace/lockShard take. The root
+   * itself cannot be locked.
+   */
+  lockPath(dir: string, action: string, options: TopoLockOptions = {}): Promise<LockDescriptor> {
+    return this.take(validateLockDir(dir), action, options);
+  }
+
+  /** The queue of any lock directory, holder first. */
+  pathLocks(dir: string): Promise<LockInfo[]> {
+    return this.queue(validateLockDir(dir));
   }
 
   keyspaceLocks(keyspace: string): Promise<LockInfo[]> {
@@ -146,15 +188,17 @@ export class Locks {
   }
 
   /**
-   * Every lock queue under keyspaces, shards and named locks, holder first in each: what
-   * an operator asks for when something seems stuck.
+   * Every lock queue under the root (keyspaces, shards, named locks, `routing_rules`, any
+   * directory), holder first in each; not elections, which have their own RPCs: what an
+   * operator asks for when something seems stuck. Reads the whole global topology, which
+   * is small by design.
    */
   async allLocks(): Promise<LockInfo[]> {
-    const kvs = [...(await this.store.list(`${KEYSPACES_DIR}/`)), ...(await this.store.list(`${NAMED_LOCKS_DIR}/`))];
+    const kvs = await this.store.list('');
     const dirs = new Set<string>();
     for (const kv of kvs) {
       const match = LOCK_KEY_PATH.exec(kv.path);
-      if (match) dirs.add(match[1]);
+      if (match && !match[1].startsWith(`${ELECTIONS_DIR}/`)) dirs.add(match[1]);
     }
     const queues = await Promise.all([...dirs].sort().map((dir) => this.queue(dir)));
     return queues.flat();
@@ -193,13 +237,8 @@ export class Locks {
   }
 
   private take(dir: string, action: string, options: TopoLockOptions): Promise<LockDescriptor> {
-    const contents = JSON.stringify(newLockContents(action, options.holder));
-    const lockOptions = {
-      timeoutMs: options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
-      signal: options.signal,
-      ttlSeconds: options.ttlSeconds,
-      keepAlive: options.keepAlive,
-    };
+    const contents = lockText(action, options);
+    const lockOptions = storeOptions(options);
     return options.nonBlocking ? this.store.tryLock(dir, contents, lockOptions) : this.store.lock(dir, contents, lockOptions);
   }
 

@@ -115,6 +115,18 @@ export function validateLockText(value: string, field = 'action'): string {
   return text;
 }
 
+/**
+ * Lock contents given verbatim (Vitess's topo.Conn Lock passes indented JSON; its suite
+ * passes ""): any text within the store's value limit, newlines and the empty string
+ * included. Stored as given, so nothing else is checked.
+ */
+export function validateLockContents(value: string, field = 'contents'): string {
+  const text = checkString(value, field);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_VALUE_BYTES) throw fieldError(field, `is ${bytes} bytes — at most ${MAX_VALUE_BYTES}`);
+  return text;
+}
+
 function checkUid(uid: unknown, field: string): number {
   if (typeof uid !== 'number' || !Number.isInteger(uid) || uid < 0 || uid > MAX_UID) {
     throw fieldError(field, `${String(uid)} is not a uid — a whole number from 0 to ${MAX_UID}`);

@@ -1,5 +1,5 @@
 import type * as api from '../../libs/proto/gen/topo/global/v1/global';
-import { serverStream, unary, type CallTracker } from '../../libs/server';
+import { serverStream, unary, wireVersion, type CallTracker } from '../../libs/server';
 import type { Store } from '../../libs/store';
 import { validateLockName, validateLockText } from '../../libs/topo';
 
@@ -14,7 +14,10 @@ export function electionHandlers(store: Store, tracker: CallTracker) {
       ctx.signal.addEventListener('abort', withdraw, { once: true });
       try {
         const term = await participation.waitForLeadership();
-        await write({ event: { $case: 'elected', value: { id } } });
+        const lock = participation.leadership();
+        await write({
+          event: { $case: 'elected', value: { id, lockId: lock?.path ?? '', fencingToken: wireVersion(lock?.token ?? 0n) } },
+        });
         await new Promise<void>((resolve) => {
           if (term.aborted) resolve();
           else term.addEventListener('abort', () => resolve(), { once: true });

@@ -1,8 +1,9 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { useEtcdCluster } from '../../deploy/etcd/jest';
 import { Keyspace } from '../../libs/proto';
-import { LockKind, type GlobalTopoServiceClient, type LockResponse, type LockTarget } from '../../libs/proto/gen/topo/global/v1/global';
+import { LockKind, type GlobalTopoServiceClient, type LockRequest, type LockResponse, type LockTarget } from '../../libs/proto/gen/topo/global/v1/global';
 import { call, codeOf, StreamReader } from '../../libs/testing/grpc-call';
+import { until } from '../../libs/testing/until';
 import { startGlobalTopo, type GlobalTopoFixture } from './global-topo.fixture';
 
 const etcd = useEtcdCluster({ members: 1 });
@@ -17,7 +18,7 @@ afterEach(async () => {
   await topo.stop();
 });
 
-const shardTarget: LockTarget = { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'ks', shard: '-80', name: '' };
+const shardTarget: LockTarget = { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'ks', shard: '-80', name: '', path: '' };
 
 function holdLock(client: GlobalTopoServiceClient, action: string, waitMs?: number): StreamReader<LockResponse> {
   return new StreamReader(
@@ -177,16 +178,35 @@ describe('global-topo elections', () => {
   it('elects one campaigner, streams leader changes, and hands over when the leader withdraws', async () => {
     const c = topo.client;
     const first = new StreamReader(topo.newClient().campaign({ election: 'vtctld', id: 'first' }, new Metadata()));
-    expect((await first.next()).event).toEqual({ $case: 'elected', value: { id: 'first' } });
+    expect((await first.next()).event).toMatchObject({ $case: 'elected', value: { id: 'first' } });
     const second = new StreamReader(topo.newClient().campaign({ election: 'vtctld', id: 'second' }, new Metadata()));
     const watcher = new StreamReader(c.watchLeader({ election: 'vtctld' }, new Metadata()));
     expect((await watcher.next()).leaderId).toBe('first');
     expect((await call(c.getLeader.bind(c), { election: 'vtctld' })).leaderId).toBe('first');
     first.cancel();
-    expect((await second.next()).event).toEqual({ $case: 'elected', value: { id: 'second' } });
+    expect((await second.next()).event).toMatchObject({ $case: 'elected', value: { id: 'second' } });
     expect((await watcher.next()).leaderId).toBe('second');
     second.cancel();
     watcher.cancel();
+  });
+
+  it('resigns through ReleaseLock on the leadership lock, answering once the next campaigner can lead', async () => {
+    const c = topo.client;
+    const first = new StreamReader(topo.newClient().campaign({ election: 'vtorc', id: 'first' }, new Metadata()));
+    const elected = (await first.next()).event;
+    if (elected?.$case !== 'elected') throw new Error(`expected elected, got ${JSON.stringify(elected)}`);
+    expect(elected.value.lockId).toMatch(/^elections\/vtorc\/locks\/[0-9a-f]{16}$/);
+    const second = new StreamReader(topo.newClient().campaign({ election: 'vtorc', id: 'second' }, new Metadata()));
+    await until('the second campaigner queued', async () => (await topo.store.list('elections/vtorc/locks/')).length === 2);
+    await call(c.releaseLock.bind(c), { lockId: elected.value.lockId, fencingToken: elected.value.fencingToken });
+    // Acknowledged: the resigned key is gone when the call returns.
+    expect((await topo.store.list('elections/vtorc/locks/')).map((kv) => kv.path)).not.toContain(elected.value.lockId);
+    expect((await first.next()).event?.$case).toBe('lost');
+    expect((await second.next()).event).toMatchObject({ $case: 'elected', value: { id: 'second' } });
+    expect(await codeOf(call(c.releaseLock.bind(c), { lockId: elected.value.lockId, fencingToken: elected.value.fencingToken }))).toBe(
+      status.FAILED_PRECONDITION,
+    );
+    second.cancel();
   });
 
   it('tells the leader when it loses leadership', async () => {
@@ -195,5 +215,80 @@ describe('global-topo elections', () => {
     const [key] = await topo.store.list('elections/vtctld/locks/');
     await topo.store.delete(key.path, null);
     expect((await leader.next()).event?.$case).toBe('lost');
+  });
+});
+
+describe('global-topo locks with Vitess topo.Conn semantics', () => {
+  const pathTarget = (path: string): LockTarget => ({ kind: LockKind.LOCK_KIND_PATH, keyspace: '', shard: '', name: '', path });
+  const namedTarget = (name: string): LockTarget => ({ kind: LockKind.LOCK_KIND_NAMED, keyspace: '', shard: '', name, path: '' });
+  const streamLock = (target: LockTarget, extra: Partial<LockRequest> = {}): StreamReader<LockResponse> =>
+    new StreamReader(topo.newClient().lock({ target, holder: '', action: '', tryOnly: false, ...extra }, new Metadata()));
+  const c = (): GlobalTopoServiceClient => topo.client;
+
+  it('locks any existing directory (routing_rules) with contents stored verbatim, shown by ListLocks', async () => {
+    await call(topo.path.create.bind(topo.path), { path: '/routing_rules/keyspace/Rules', contents: Buffer.alloc(0) });
+    // What Vitess's LockRoutingRules sends: indented JSON, newlines included.
+    const contents = '{\n  "Action": "ApplyRoutingRules",\n  "HostName": "vtctld-0",\n  "UserName": "vitess",\n  "Time": "now"\n}';
+    const lock = streamLock(pathTarget('/routing_rules'), { contents });
+    const grant = await granted(lock);
+    expect(grant.lockId).toMatch(/^routing_rules\/locks\/[0-9a-f]{16}$/);
+    expect(Buffer.from((await topo.store.get(grant.lockId)).contents).toString()).toBe(contents);
+    const listed = (await call(c().listLocks.bind(c()), { target: pathTarget('routing_rules/') })).locks;
+    expect(listed).toMatchObject([{ lockId: grant.lockId, held: true, contents, action: 'ApplyRoutingRules', holder: 'vitess', hostname: 'vtctld-0' }]);
+    expect((await call(c().listLocks.bind(c()), { target: undefined })).locks.map((l) => l.lockId)).toContain(grant.lockId);
+    lock.cancel();
+  });
+
+  it('takes a lock with empty contents, as Vitess\'s suite does, and shows the same lock as a keyspace lock', async () => {
+    const lock = streamLock(pathTarget('/keyspaces/ks'), { contents: '' });
+    const grant = await granted(lock);
+    const asKeyspace = (await call(c().listLocks.bind(c()), { target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'ks', shard: '', name: '', path: '' } })).locks;
+    expect(asKeyspace).toMatchObject([{ lockId: grant.lockId, contents: '', held: true, target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'ks' } }]);
+    lock.cancel();
+  });
+
+  it('try-locks every kind: ALREADY_EXISTS while a path or named lock is held', async () => {
+    for (const target of [pathTarget('keyspaces/ks'), namedTarget('resharding.wf')]) {
+      const held = streamLock(target, { contents: 'first' });
+      const grant = await granted(held);
+      expect(await codeOf(streamLock(target, { contents: 'second', tryOnly: true }).next())).toBe(status.ALREADY_EXISTS);
+      await call(c().releaseLock.bind(c()), { lockId: grant.lockId, fencingToken: grant.fencingToken });
+      const again = streamLock(target, { contents: 'second', tryOnly: true });
+      await granted(again);
+      again.cancel();
+      held.cancel();
+    }
+  });
+
+  it('keeps a lock with a caller-chosen TTL alive past that TTL until ReleaseLock, which answers once it is free', async () => {
+    const lock = streamLock(pathTarget('keyspaces/ks'), { contents: 'long job', ttl: { seconds: '1', nanos: 0 } });
+    const grant = await granted(lock);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await call(c().listLocks.bind(c()), { target: pathTarget('keyspaces/ks') })).locks).toMatchObject([{ lockId: grant.lockId, held: true }]);
+    await call(c().releaseLock.bind(c()), { lockId: grant.lockId, fencingToken: grant.fencingToken });
+    // Acknowledged: a try-lock right after the release is granted.
+    const next = streamLock(pathTarget('keyspaces/ks'), { contents: 'next', tryOnly: true });
+    await granted(next);
+    expect((await lock.next()).event?.$case).toBe('lost');
+    const again = await call(c().releaseLock.bind(c()), { lockId: grant.lockId, fencingToken: grant.fencingToken }).catch((e: { code: number; details: string }) => e);
+    expect(again).toMatchObject({ code: status.FAILED_PRECONDITION });
+    expect((again as { details: string }).details).toMatch(/^LockLost: /);
+    next.cancel();
+  });
+
+  it.each<[string, LockTarget, Partial<LockRequest>, status]>([
+    ['contents and an action', pathTarget('keyspaces/ks'), { contents: 'x', action: 'y' }, status.INVALID_ARGUMENT],
+    ['no path', pathTarget(''), { contents: '' }, status.INVALID_ARGUMENT],
+    ['the root', pathTarget('/'), { contents: '' }, status.INVALID_ARGUMENT],
+    ['a .. segment', pathTarget('/keyspaces/../ks'), { contents: '' }, status.INVALID_ARGUMENT],
+    ['a NUL', pathTarget('/keyspaces/k\u0000s'), { contents: '' }, status.INVALID_ARGUMENT],
+    ['an empty segment', pathTarget('//keyspaces/ks'), { contents: '' }, status.INVALID_ARGUMENT],
+    ['a missing directory', pathTarget('/keyspaces/nope'), { contents: '' }, status.NOT_FOUND],
+    ['a sub-second TTL', pathTarget('keyspaces/ks'), { contents: '', ttl: { seconds: '0', nanos: 500e6 } }, status.INVALID_ARGUMENT],
+    ['contents over 1 MiB', pathTarget('keyspaces/ks'), { contents: 'x'.repeat(1024 * 1024 + 1) }, status.INVALID_ARGUMENT],
+    ['no action and no contents', pathTarget('keyspaces/ks'), {}, status.INVALID_ARGUMENT],
+  ])('refuses a lock with %s, leaving no lock key behind', async (_what, target, extra, code) => {
+    expect(await codeOf(streamLock(target, extra).next())).toBe(code);
+    expect((await topo.store.list('')).filter((kv) => kv.path.includes('/locks/'))).toEqual([]);
   });
 });

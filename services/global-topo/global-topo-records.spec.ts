@@ -171,7 +171,7 @@ describe('global-topo cells, aliases, vschema and routing rules', () => {
     const created = await call(c().createShard.bind(c()), { keyspace: 'customer', name: 'x1' });
     expect(created.shard?.isPrimaryServing).toBe(true);
     expect((await call(c().listShards.bind(c()), { keyspace: 'customer' })).names).toEqual(['x1']);
-    const target = { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'customer', shard: 'x1', name: '' };
+    const target = { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'customer', shard: 'x1', name: '', path: '' };
     const lock = await call(c().acquireLock.bind(c()), { target, holder: 'op', action: 'test', tryOnly: true, ttl: { seconds: '5', nanos: 0 } });
     await call(c().releaseLock.bind(c()), { lockId: lock.grant!.lockId, fencingToken: lock.grant!.fencingToken });
     await call(c().deleteShard.bind(c()), { keyspace: 'customer', name: 'x1' });
@@ -231,7 +231,7 @@ describe('global-topo bad input', () => {
       'unknown lock kind',
       () =>
         call(c().acquireLock.bind(c()), {
-          target: { kind: 9, keyspace: 'base', shard: '', name: '' },
+          target: { kind: 9 as LockKind, keyspace: 'base', shard: '', name: '', path: '' },
           holder: '',
           action: 'x',
           waitTimeout: undefined,
@@ -243,7 +243,7 @@ describe('global-topo bad input', () => {
       'lock without a ttl',
       () =>
         call(c().acquireLock.bind(c()), {
-          target: { kind: 1, keyspace: 'base', shard: '', name: '' },
+          target: { kind: 1, keyspace: 'base', shard: '', name: '', path: '' },
           holder: '',
           action: 'x',
           waitTimeout: undefined,
@@ -299,6 +299,63 @@ describe('global-topo path API', () => {
     expect(await codeOf(call(topo.path.delete.bind(topo.path), { path: 'a', version: '0' }))).toBe(status.FAILED_PRECONDITION);
     await call(topo.path.delete.bind(topo.path), { path: 'a/b/file', version: updated.version });
     expect(await codeOf(call(topo.path.listDir.bind(topo.path), { path: 'a' }))).toBe(status.NOT_FOUND);
+  });
+
+  it('takes paths in every form Vitess passes, mapped as path.Join(root, p)', async () => {
+    const p = topo.path;
+    const created = await call(p.create.bind(p), { path: '/MyFile', contents: Buffer.from('a') });
+    expect((await call(p.get.bind(p), { path: 'MyFile' })).version).toBe(created.version);
+    await call(p.create.bind(p), { path: '/some/arbitrary/file', contents: Buffer.from('b') });
+    expect((await call(p.listDir.bind(p), { path: '/' })).entries.map((e) => e.name)).toEqual(['MyFile', 'some']);
+    expect((await call(p.listDir.bind(p), { path: '/some/' })).entries.map((e) => e.name)).toEqual(['arbitrary']);
+    expect((await call(p.get.bind(p), { path: '/some/arbitrary/file/' })).contents).toEqual(Buffer.from('b'));
+    await call(p.update.bind(p), { path: '/MyFile', contents: Buffer.from('c'), version: created.version });
+    await call(p.delete.bind(p), { path: '/MyFile', version: '0' });
+    expect(await codeOf(call(p.get.bind(p), { path: 'MyFile' }))).toBe(status.NOT_FOUND);
+  });
+
+  it('lists with the backend key of each file, as etcd2topo answers, and NOT_FOUND when nothing matches', async () => {
+    const p = topo.path;
+    await call(p.create.bind(p), { path: '/toplevel/nested/myfile', contents: Buffer.from('a') });
+    for (const prefix of ['/', '/top', '/toplevel', '/toplevel/', '/toplevel/nes', '/toplevel/nested/myfile']) {
+      const { kvs } = await call(p.list.bind(p), { prefix });
+      expect(kvs.map((kv) => [kv.path, kv.key])).toEqual([['toplevel/nested/myfile', `${topo.store.root}/toplevel/nested/myfile`]]);
+    }
+    expect(await codeOf(call(p.list.bind(p), { prefix: '/nothing' }))).toBe(status.NOT_FOUND);
+  });
+
+  it('names the topo error behind FAILED_PRECONDITION: BadVersion, NodeNotEmpty', async () => {
+    const p = topo.path;
+    const created = await call(p.create.bind(p), { path: 'dir/file', contents: Buffer.from('a') });
+    await call(p.update.bind(p), { path: 'dir/file', contents: Buffer.from('b'), version: created.version });
+    const stale = await call(p.update.bind(p), { path: 'dir/file', contents: Buffer.from('c'), version: created.version }).catch((e: { details: string }) => e);
+    expect((stale as { details: string }).details).toMatch(/^BadVersion: /);
+    const dir = await call(p.delete.bind(p), { path: 'dir', version: '0' }).catch((e: { details: string }) => e);
+    expect((dir as { details: string }).details).toMatch(/^NodeNotEmpty: /);
+  });
+
+  it.each([
+    ['a .. segment', '/a/../b'],
+    ['a lone ..', '/..'],
+    ['a . segment', '/./a'],
+    ['an empty segment', '//a'],
+    ['an inner empty segment', '/a//b'],
+    ['a NUL', '/a\u0000b'],
+    ['a newline', '/a\nb'],
+  ])('refuses a Vitess-form path with %s on every call, changing nothing', async (_what, path) => {
+    const p = topo.path;
+    await call(p.create.bind(p), { path: 'keep', contents: Buffer.from('kept') });
+    const before = await topo.store.list('');
+    const calls = [
+      call(p.create.bind(p), { path, contents: Buffer.from('x') }),
+      call(p.update.bind(p), { path, contents: Buffer.from('x'), version: '0' }),
+      call(p.get.bind(p), { path }),
+      call(p.delete.bind(p), { path, version: '0' }),
+      call(p.listDir.bind(p), { path }),
+      call(p.list.bind(p), { prefix: path }),
+    ];
+    for (const pending of calls) expect(await codeOf(pending)).toBe(status.INVALID_ARGUMENT);
+    expect(await topo.store.list('')).toEqual(before);
   });
 
   it('answers OUT_OF_RANGE for a version older than etcd history', async () => {

@@ -38,7 +38,7 @@ describe('global-topo process', () => {
       await call(client.createKeyspace.bind(client), { name: 'ks', keyspace: undefined });
       const lock = new StreamReader(
         client.lock(
-          { target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'ks', shard: '', name: '' }, holder: 'h', action: 'a', tryOnly: false },
+          { target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'ks', shard: '', name: '', path: '' }, holder: 'h', action: 'a', tryOnly: false },
           new Metadata(),
         ),
       );

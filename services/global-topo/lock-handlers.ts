@@ -2,12 +2,14 @@ import { hostname } from 'node:os';
 import type * as api from '../../libs/proto/gen/topo/global/v1/global';
 import { invalidArgument, requireRevision, serverStream, unary, wireVersion, type CallTracker, type HandlerContext } from '../../libs/server';
 import type { LockDescriptor } from '../../libs/store';
-import { validateLockText, type GlobalTopology, type LockInfo } from '../../libs/topo';
+import { validateLockContents, validateLockText, type GlobalTopology, type LockInfo, type TopoLockOptions } from '../../libs/topo';
 import { durationMs, lockTarget, targetOfDir, type ResolvedTarget } from './request-fields';
 
 const MAX_WAIT_MS = 60 * 60 * 1000;
 const MIN_TTL_MS = 1000;
 const MAX_TTL_MS = 60 * 60 * 1000;
+/** A lock held through a stream may ask for a longer lease: it is kept alive anyway. */
+const MAX_STREAM_TTL_MS = 24 * 60 * 60 * 1000;
 
 interface LockAsk {
   target?: api.LockTarget;
@@ -15,20 +17,34 @@ interface LockAsk {
   action: string;
   waitTimeout?: api.LockRequest['waitTimeout'];
   tryOnly: boolean;
+  contents?: string;
+}
+
+/** Whole seconds of a lock TTL, or INVALID_ARGUMENT; undefined when unset. */
+function ttlSecondsOf(ttl: api.LockRequest['ttl'], maxMs: number): number | undefined {
+  const ms = durationMs(ttl, 'ttl', maxMs);
+  if (ms === undefined) return undefined;
+  if (ms < MIN_TTL_MS || ms % 1000 !== 0) throw invalidArgument('ttl', `must be whole seconds from 1s to ${maxMs / 1000}s`);
+  return ms / 1000;
 }
 
 /** Locks over gRPC: held through a stream, or left to a TTL for clients that cannot hold one. */
 export function lockHandlers(topo: GlobalTopology, tracker: CallTracker) {
-  const take = async (req: LockAsk, ctx: HandlerContext, ttl?: { ttlSeconds: number }): Promise<LockDescriptor> => {
+  /** `keepAlive`: held through a stream (the lease kept alive) rather than left to its TTL. */
+  const take = async (req: LockAsk, ctx: HandlerContext, ttlSeconds: number | undefined, keepAlive: boolean): Promise<LockDescriptor> => {
     const target = lockTarget(req.target);
-    const action = validateLockText(req.action, 'action');
+    if (req.contents !== undefined && (req.action !== '' || req.holder !== '')) {
+      throw invalidArgument('contents', 'is given: leave action and holder empty (the contents are stored as they are)');
+    }
+    const action = req.contents === undefined ? validateLockText(req.action, 'action') : '';
     const holder = req.holder === '' ? defaultHolder(ctx) : validateLockText(req.holder, 'holder');
     const options = {
       holder,
+      contents: req.contents === undefined ? undefined : validateLockContents(req.contents, 'contents'),
       signal: ctx.signal,
       timeoutMs: durationMs(req.waitTimeout, 'wait_timeout', MAX_WAIT_MS) ?? MAX_WAIT_MS,
-      ttlSeconds: ttl?.ttlSeconds,
-      keepAlive: ttl === undefined,
+      ttlSeconds,
+      keepAlive,
     };
     const lock = await lockFor(topo, target, action, options, req.tryOnly);
     if (ctx.identity !== undefined) {
@@ -46,19 +62,20 @@ export function lockHandlers(topo: GlobalTopology, tracker: CallTracker) {
     fencingToken: wireVersion(lock.token),
     info: {
       lockId: lock.path,
-      target: req.target,
-      holder: req.holder === '' ? defaultHolder(ctx) : req.holder,
+      target: targetOfDir(lock.path.replace(/\/locks\/[^/]+$/, '')),
+      holder: req.contents !== undefined ? '' : req.holder === '' ? defaultHolder(ctx) : req.holder,
       action: req.action,
       requestedAt: new Date(),
       hostname: hostname(),
       fencingToken: wireVersion(lock.token),
       held: true,
+      contents: req.contents ?? '',
     },
   });
 
   return {
     lock: serverStream<api.LockRequest, api.LockResponse>(tracker, 'Lock', async (req, write, ctx) => {
-      const lock = await take(req, ctx);
+      const lock = await take(req, ctx, ttlSecondsOf(req.ttl, MAX_STREAM_TTL_MS), true);
       try {
         await write({ event: { $case: 'granted', value: grant(lock, req, ctx) } });
         await untilAborted(AbortSignal.any([ctx.signal, lock.lost]));
@@ -70,12 +87,10 @@ export function lockHandlers(topo: GlobalTopology, tracker: CallTracker) {
       }
     }),
     acquireLock: unary<api.AcquireLockRequest, api.AcquireLockResponse>(tracker, 'AcquireLock', async (req, ctx) => {
-      const ttlMs = durationMs(req.ttl, 'ttl', MAX_TTL_MS);
-      if (ttlMs === undefined || ttlMs < MIN_TTL_MS || ttlMs % 1000 !== 0) {
-        throw invalidArgument('ttl', 'is required: whole seconds from 1s to 3600s');
-      }
-      const lock = await take(req, ctx, { ttlSeconds: ttlMs / 1000 });
-      return { grant: grant(lock, req, ctx), expiresAt: new Date(Date.now() + ttlMs) };
+      const ttlSeconds = ttlSecondsOf(req.ttl, MAX_TTL_MS);
+      if (ttlSeconds === undefined) throw invalidArgument('ttl', 'is required: whole seconds from 1s to 3600s');
+      const lock = await take(req, ctx, ttlSeconds, false);
+      return { grant: grant(lock, req, ctx), expiresAt: new Date(Date.now() + ttlSeconds * 1000) };
     }),
     releaseLock: unary<api.ReleaseLockRequest, api.ReleaseLockResponse>(tracker, 'ReleaseLock', async (req) => {
       await topo.locks.release(req.lockId, requireRevision('fencing_token', req.fencingToken));
@@ -97,7 +112,7 @@ function lockFor(
   topo: GlobalTopology,
   target: ResolvedTarget,
   action: string,
-  options: { holder: string; signal: AbortSignal; timeoutMs: number; ttlSeconds?: number; keepAlive: boolean },
+  options: TopoLockOptions,
   tryOnly: boolean,
 ): Promise<LockDescriptor> {
   switch (target.kind) {
@@ -106,8 +121,9 @@ function lockFor(
     case 'shard':
       return topo.locks.lockShard(target.keyspace, target.shard, action, { ...options, nonBlocking: tryOnly });
     case 'named':
-      if (tryOnly) throw invalidArgument('try_only', 'is not supported for named locks');
-      return topo.locks.lockNamed(target.name, action, options);
+      return topo.locks.lockNamed(target.name, action, { ...options, nonBlocking: tryOnly });
+    case 'path':
+      return topo.locks.lockPath(target.dir, action, { ...options, nonBlocking: tryOnly });
   }
 }
 
@@ -119,6 +135,8 @@ function queueOf(topo: GlobalTopology, target: ResolvedTarget): Promise<LockInfo
       return topo.locks.shardLocks(target.keyspace, target.shard);
     case 'named':
       return topo.locks.namedLocks(target.name);
+    case 'path':
+      return topo.locks.pathLocks(target.dir);
   }
 }
 
@@ -129,11 +147,19 @@ function lockInfoMessage(info: LockInfo): api.LockInfo {
     target: targetOfDir(dir),
     holder: info.contents?.holder ?? '',
     action: info.contents?.action ?? info.raw,
-    requestedAt: info.contents ? new Date(info.contents.time) : undefined,
+    requestedAt: requestedAt(info.contents?.time),
     hostname: info.contents?.hostname ?? '',
     fencingToken: wireVersion(info.token),
     held: info.held,
+    contents: info.raw,
   };
+}
+
+/** When the lock was asked for, if its contents say so in a form a Date reads (Vitess writes its own time format). */
+function requestedAt(time: string | undefined): Date | undefined {
+  if (time === undefined) return undefined;
+  const date = new Date(time);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 function untilAborted(signal: AbortSignal): Promise<void> {

@@ -261,7 +261,7 @@ describe('operators and locks', () => {
   it('a lock records its holder, and only that identity or an operator may release it', async () => {
     const g = globalAs(alice);
     const { grant } = await call(g.acquireLock.bind(g), {
-      target: { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'ks', shard: '0', name: '' },
+      target: { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'ks', shard: '0', name: '', path: '' },
       holder: '',
       action: 'reparent',
       tryOnly: false,

@@ -16,12 +16,12 @@ const WAIT_MARGIN_MS = 2000;
 /** `KS`, `KS/SHARD`, or `named:NAME` for a named lock. */
 export function parseLockTarget(text: string): LockTarget {
   if (text.startsWith('named:') && text.length > 'named:'.length) {
-    return { kind: LockKind.LOCK_KIND_NAMED, keyspace: '', shard: '', name: text.slice('named:'.length) };
+    return { kind: LockKind.LOCK_KIND_NAMED, keyspace: '', shard: '', name: text.slice('named:'.length), path: '' };
   }
   const parts = text.split('/');
-  if (parts.length === 1 && parts[0] !== '') return { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: parts[0], shard: '', name: '' };
+  if (parts.length === 1 && parts[0] !== '') return { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: parts[0], shard: '', name: '', path: '' };
   if (parts.length === 2 && parts[0] !== '' && parts[1] !== '') {
-    return { kind: LockKind.LOCK_KIND_SHARD, keyspace: parts[0], shard: parts[1], name: '' };
+    return { kind: LockKind.LOCK_KIND_SHARD, keyspace: parts[0], shard: parts[1], name: '', path: '' };
   }
   throw new UsageError(`${JSON.stringify(text)} is not a lock target: KEYSPACE, KEYSPACE/SHARD or named:NAME`);
 }
@@ -101,9 +101,9 @@ async function missingTarget(ctx: CommandContext, target: LockTarget): Promise<C
 /** Where a lock id (`keyspaces/ks/shards/-80/locks/N`) lives, as a target. */
 function targetOfLockId(lockId: string): LockTarget | undefined {
   const shard = /^keyspaces\/([^/]+)\/shards\/([^/]+)\/locks\/[^/]+$/.exec(lockId);
-  if (shard) return { kind: LockKind.LOCK_KIND_SHARD, keyspace: shard[1], shard: shard[2], name: '' };
+  if (shard) return { kind: LockKind.LOCK_KIND_SHARD, keyspace: shard[1], shard: shard[2], name: '', path: '' };
   const keyspace = /^keyspaces\/([^/]+)\/locks\/[^/]+$/.exec(lockId);
-  if (keyspace) return { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: keyspace[1], shard: '', name: '' };
+  if (keyspace) return { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: keyspace[1], shard: '', name: '', path: '' };
   return undefined;
 }
 

@@ -135,6 +135,16 @@ export function lockChecks(harness: ConformanceHarness): void {
     await again.unlock();
   });
 
+  it('try-locks a named lock: NodeExists while held, granted once free, with no directory needed', async () => {
+    const { store } = ctx();
+    const held = await store.lockName('internal/named_locks/wf', 'first', { tryOnly: true });
+    expect(await codeOf(store.lockName('internal/named_locks/wf', 'second', { tryOnly: true }))).toBe(TopoErrorCode.NodeExists);
+    expect((await store.list('internal/named_locks/wf/locks/')).length).toBe(1);
+    await held.unlock();
+    const again = await store.lockName('internal/named_locks/wf', 'second', { tryOnly: true });
+    await again.unlock();
+  });
+
   it('takes named locks on paths that need not exist', async () => {
     const { store } = ctx();
     const lock = await store.lockName('internal/named_locks/resharding', 'op');

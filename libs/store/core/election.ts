@@ -48,6 +48,10 @@ export class ElectionParticipation implements LeaderParticipation {
     if (held) await held.unlock().catch(() => undefined);
   }
 
+  leadership(): LockDescriptor | undefined {
+    return this.held;
+  }
+
   async getCurrentLeaderId(): Promise<string> {
     const { kvs } = await this.locks.queue(this.dir);
     return kvs.length === 0 ? '' : lockHolder(kvs[0]);

@@ -47,7 +47,7 @@ export class LockOps {
 
   async lockName(dirPath: string, contents: string, options: LockOptions = {}): Promise<LockDescriptor> {
     const dir = checkDirPath(dirPath);
-    return this.acquire(dir, contents, options.ttlSeconds ?? this.defaults.namedLockTtlSeconds, options, false);
+    return this.acquire(dir, contents, options.ttlSeconds ?? this.defaults.namedLockTtlSeconds, options, options.tryOnly ?? false);
   }
 
   /** Keys queued for a lock directory, oldest first. */

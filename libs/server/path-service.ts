@@ -7,6 +7,8 @@ import {
   type DeleteRequest,
   type DeleteResponse,
   type GetRequest,
+  type GetRootRequest,
+  type GetRootResponse,
   type GetResponse,
   type GetVersionRequest,
   type GetVersionResponse,
@@ -38,6 +40,7 @@ export function pathService(
   hub: WatchHub,
 ): { definition: typeof PathServiceService; implementation: UntypedServiceImplementation } {
   const implementation = withVitessPaths({
+    getRoot: unary<GetRootRequest, GetRootResponse>(tracker, 'GetRoot', async () => ({ root: store.root, backend: store.backend })),
     listDir: unary<ListDirRequest, ListDirResponse>(tracker, 'ListDir', async (req) => ({
       entries: (await store.listDir(req.path)).map((entry) => ({
         name: entry.name,

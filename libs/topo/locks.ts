@@ -156,8 +156,18 @@ export class Locks {
 
   /** Locks a name under `internal/named_locks/`, which need not exist; the store's long named-lock TTL applies unless `ttlSeconds` is given. */
   lockNamed(name: string, action: string, options: NamedLockOptions = {}): Promise<LockDescriptor> {
-    const dir = namedLockDir(name);
-    return this.store.lockName(dir, lockText(action, options), { ...storeOptions(options), tryOnly: options.nonBlocking ?? false });
+    return this.lockNamedPath(namedLockDir(name), action, options);
+  }
+
+  /**
+   * A named lock on any directory under the root, which need not exist (Vitess's topo.Conn
+   * LockName, given `internal/named_locks/<name>` or a path inside a served directory).
+   */
+  lockNamedPath(dir: string, action: string, options: NamedLockOptions = {}): Promise<LockDescriptor> {
+    return this.store.lockName(validateLockDir(dir), lockText(action, options), {
+      ...storeOptions(options),
+      tryOnly: options.nonBlocking ?? false,
+    });
   }
 
   /**

@@ -3,11 +3,22 @@ import { serverStream, unary, wireVersion, type CallTracker } from '../../libs/s
 import type { Store } from '../../libs/store';
 import { validateLockName, validateLockText } from '../../libs/topo';
 
+/**
+ * An election name: one or more '/'-separated segments, each a lock name (`vtctld`,
+ * `<root>/vtorc`), so a topo.Conn serving a directory inside the root keeps its elections
+ * apart from others'.
+ */
+function electionName(name: string): string {
+  const segments = name.split('/');
+  segments.forEach((segment, i) => validateLockName(segment, segments.length === 1 ? 'election' : `election (segment ${i + 1})`));
+  return name;
+}
+
 /** Leader election over gRPC: a campaign lasts as long as its stream. */
 export function electionHandlers(store: Store, tracker: CallTracker) {
   return {
     campaign: serverStream<api.CampaignRequest, api.CampaignResponse>(tracker, 'Campaign', async (req, write, ctx) => {
-      const election = validateLockName(req.election, 'election');
+      const election = electionName(req.election);
       const id = validateLockText(req.id, 'id');
       const participation = store.newLeaderParticipation(election, id);
       const withdraw = (): void => void participation.stop();
@@ -31,7 +42,7 @@ export function electionHandlers(store: Store, tracker: CallTracker) {
       }
     }),
     getLeader: unary<api.GetLeaderRequest, api.GetLeaderResponse>(tracker, 'GetLeader', async (req) => {
-      const participation = store.newLeaderParticipation(validateLockName(req.election, 'election'), '');
+      const participation = store.newLeaderParticipation(electionName(req.election), '');
       try {
         return { leaderId: await participation.getCurrentLeaderId() };
       } finally {
@@ -39,7 +50,7 @@ export function electionHandlers(store: Store, tracker: CallTracker) {
       }
     }),
     watchLeader: serverStream<api.WatchLeaderRequest, api.WatchLeaderResponse>(tracker, 'WatchLeader', async (req, write, ctx) => {
-      const participation = store.newLeaderParticipation(validateLockName(req.election, 'election'), '');
+      const participation = store.newLeaderParticipation(electionName(req.election), '');
       try {
         for await (const leaderId of participation.waitForNewLeader(ctx.signal)) await write({ leaderId });
       } finally {

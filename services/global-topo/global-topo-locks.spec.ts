@@ -209,6 +209,18 @@ describe('global-topo elections', () => {
     second.cancel();
   });
 
+  it("runs elections named by '/'-separated segments apart from each other, and refuses bad segments", async () => {
+    const a = new StreamReader(topo.newClient().campaign({ election: 'suite-1/vtctld', id: 'a' }, new Metadata()));
+    const b = new StreamReader(topo.newClient().campaign({ election: 'suite-2/vtctld', id: 'b' }, new Metadata()));
+    expect((await a.next()).event).toMatchObject({ $case: 'elected', value: { id: 'a' } });
+    expect((await b.next()).event).toMatchObject({ $case: 'elected', value: { id: 'b' } });
+    for (const election of ['suite-1//vtctld', 'suite-1/../vtctld', '/vtctld', 'a/b c']) {
+      expect(await codeOf(new StreamReader(topo.newClient().campaign({ election, id: 'x' }, new Metadata())).next())).toBe(status.INVALID_ARGUMENT);
+    }
+    a.cancel();
+    b.cancel();
+  });
+
   it('tells the leader when it loses leadership', async () => {
     const leader = new StreamReader(topo.newClient().campaign({ election: 'vtctld', id: 'leader' }, new Metadata()));
     await leader.next();
@@ -258,6 +270,15 @@ describe('global-topo locks with Vitess topo.Conn semantics', () => {
       again.cancel();
       held.cancel();
     }
+  });
+
+  it('takes a named lock on a path that need not exist, as topo.Conn LockName does', async () => {
+    const target: LockTarget = { kind: LockKind.LOCK_KIND_NAMED, keyspace: '', shard: '', name: '', path: '/suite-1/internal/named_locks/wf' };
+    const lock = streamLock(target, { contents: 'named' });
+    const grant = await granted(lock);
+    expect(grant.lockId).toMatch(/^suite-1\/internal\/named_locks\/wf\/locks\/[0-9a-f]{16}$/);
+    expect(await codeOf(streamLock(target, { contents: 'again', tryOnly: true }).next())).toBe(status.ALREADY_EXISTS);
+    lock.cancel();
   });
 
   it('keeps a lock with a caller-chosen TTL alive past that TTL until ReleaseLock, which answers once it is free', async () => {

@@ -301,6 +301,10 @@ describe('global-topo path API', () => {
     expect(await codeOf(call(topo.path.listDir.bind(topo.path), { path: 'a' }))).toBe(status.NOT_FOUND);
   });
 
+  it("tells a client the service's root and backend", async () => {
+    expect(await call(topo.path.getRoot.bind(topo.path), {})).toEqual({ root: topo.store.root, backend: 'etcd' });
+  });
+
   it('takes paths in every form Vitess passes, mapped as path.Join(root, p)', async () => {
     const p = topo.path;
     const created = await call(p.create.bind(p), { path: '/MyFile', contents: Buffer.from('a') });

@@ -121,7 +121,7 @@ function lockFor(
     case 'shard':
       return topo.locks.lockShard(target.keyspace, target.shard, action, { ...options, nonBlocking: tryOnly });
     case 'named':
-      return topo.locks.lockNamed(target.name, action, { ...options, nonBlocking: tryOnly });
+      return topo.locks.lockNamedPath(target.dir, action, { ...options, nonBlocking: tryOnly });
     case 'path':
       return topo.locks.lockPath(target.dir, action, { ...options, nonBlocking: tryOnly });
   }
@@ -134,7 +134,7 @@ function queueOf(topo: GlobalTopology, target: ResolvedTarget): Promise<LockInfo
     case 'shard':
       return topo.locks.shardLocks(target.keyspace, target.shard);
     case 'named':
-      return topo.locks.namedLocks(target.name);
+      return topo.locks.pathLocks(target.dir);
     case 'path':
       return topo.locks.pathLocks(target.dir);
   }

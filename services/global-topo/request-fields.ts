@@ -36,6 +36,10 @@ export function lockTarget(target: LockTarget | undefined, field = 'target'): Re
     case LockKind.LOCK_KIND_SHARD:
       return { kind: 'shard', keyspace: target.keyspace, shard: target.shard, dir: shardLockDir(target.keyspace, target.shard) };
     case LockKind.LOCK_KIND_NAMED:
+      if (target.path !== '') {
+        if (target.name !== '') throw invalidArgument(`${field}.path`, 'is given: leave name empty');
+        return { kind: 'named', name: '', dir: fromVitessPath(target.path) };
+      }
       return { kind: 'named', name: target.name, dir: namedLockDir(target.name) };
     case LockKind.LOCK_KIND_PATH:
       if (target.path === '') throw invalidArgument(`${field}.path`, 'is required for LOCK_KIND_PATH');

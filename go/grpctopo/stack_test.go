@@ -1,0 +1,144 @@
+package grpctopo_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The services under test run as they are deployed: the project's own processes, started
+// from their TypeScript entry points on the project's Node (the repository's
+// node_modules), with etcd started by deploy/etcd, the one way the project starts etcd.
+
+const startTimeout = 60 * time.Second
+
+// repoRoot is the repository holding this module (go/ sits at its top).
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Clean(filepath.Join(wd, "..", ".."))
+	if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "node")); err != nil {
+		t.Fatalf("the project's Node is missing under %v (run npm ci there): %v", root, err)
+	}
+	return root
+}
+
+// startNode runs a TypeScript entry point of the repository and returns its stdout lines;
+// the process is stopped with SIGTERM (and waited for) when the test ends, and dies with
+// the test binary if that is killed.
+func startNode(t *testing.T, entry string, args ...string) <-chan string {
+	t.Helper()
+	root := repoRoot(t)
+	cmd := exec.Command(filepath.Join(root, "node_modules", ".bin", "node"), append([]string{"-r", "ts-node/register/transpile-only", entry}, args...)...)
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %v: %v", entry, err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		scanner := bufio.NewScanner(stdout)
+		scanner.Buffer(make([]byte, 1<<20), 1<<20)
+		for scanner.Scan() {
+			select {
+			case lines <- scanner.Text():
+			default:
+				// Nobody reads logs once the process is up; drop them rather than block it.
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return lines
+}
+
+// waitForLine returns the first JSON line that match accepts.
+func waitForLine(t *testing.T, what string, lines <-chan string, match func(line map[string]any) bool) map[string]any {
+	t.Helper()
+	timeout := time.After(startTimeout)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("%v exited before it was ready", what)
+			}
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) == nil && match(entry) {
+				return entry
+			}
+		case <-timeout:
+			t.Fatalf("%v was not ready within %v", what, startTimeout)
+		}
+	}
+}
+
+// startEtcd starts a one-member etcd cluster and returns its client endpoints.
+func startEtcd(t *testing.T) []string {
+	t.Helper()
+	lines := startNode(t, "deploy/etcd/cli.ts")
+	entry := waitForLine(t, "etcd", lines, func(line map[string]any) bool { _, ok := line["endpoints"]; return ok })
+	var endpoints []string
+	for _, e := range entry["endpoints"].([]any) {
+		endpoints = append(endpoints, e.(string))
+	}
+	return endpoints
+}
+
+// startService starts global-topo or cell-topo on a free loopback port and returns its address.
+func startService(t *testing.T, service string, args ...string) string {
+	t.Helper()
+	lines := startNode(t, filepath.Join("services", service, "main.ts"), append([]string{"--listen", "127.0.0.1:0", "--log-level", "info"}, args...)...)
+	entry := waitForLine(t, service, lines, func(line map[string]any) bool { return line["msg"] == "serving" && line["port"] != nil })
+	return fmt.Sprintf("127.0.0.1:%v", entry["port"])
+}
+
+// stack is one global-topo and one cell-topo (cell "test"), each over its own store.
+type stack struct {
+	globalAddr, globalRoot string
+	cellAddr, cellRoot     string
+	// globalEtcd and cellEtcd are the etcd endpoints of an etcd stack, nil on memory.
+	globalEtcd, cellEtcd []string
+}
+
+// startStack starts the services over the memory backend or over etcd (one etcd for the
+// global topology, one for the cell, as deployed).
+func startStack(t *testing.T, backend string) stack {
+	t.Helper()
+	st := stack{globalRoot: "/topo/global", cellRoot: "/topo/test"}
+	globalStore := []string{"--backend", "memory"}
+	cellStore := []string{"--backend", "memory"}
+	if backend == "etcd" {
+		st.globalEtcd = startEtcd(t)
+		st.cellEtcd = startEtcd(t)
+		globalStore = []string{"--backend", "etcd", "--etcd-endpoints", strings.Join(st.globalEtcd, ",")}
+		cellStore = []string{"--backend", "etcd", "--etcd-endpoints", strings.Join(st.cellEtcd, ",")}
+	}
+	st.globalAddr = startService(t, "global-topo", append(globalStore, "--root", st.globalRoot)...)
+	st.cellAddr = startService(t, "cell-topo", append(cellStore, "--root", st.cellRoot, "--cell", "test", "--global-topo", st.globalAddr)...)
+	return st
+}

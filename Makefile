@@ -126,7 +126,7 @@ proto-go: runtime go-tools
 test-go: runtime proto go-tools
 	rm -rf $(GO_STUBS_CHECK) && $(NPX) buf generate --template buf.gen.go.yaml -o $(GO_STUBS_CHECK)
 	@diff -r $(GO_STUBS_CHECK)/go/gen go/gen >/dev/null || { echo "go/gen is stale: run make proto-go and commit it" >&2; exit 1; }
-	@test -z "$$(cd go && gofmt -l grpctopo)" || { echo "gofmt: $$(cd go && gofmt -l grpctopo)" >&2; exit 1; }
+	@test -z "$$(cd go && gofmt -l grpctopo cmd internal)" || { echo "gofmt: $$(cd go && gofmt -l grpctopo cmd internal)" >&2; exit 1; }
 	cd go && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Store figures, then watch fan-out (steady and a burst of 100 changes, cell-topo against raw

@@ -23,6 +23,7 @@ import (
 	datav1 "topo/go/gen/topo/data/v1"
 	globalv1 "topo/go/gen/topo/global/v1"
 	vschemav1 "topo/go/gen/topo/vschema/v1"
+	"topo/go/internal/stacktest"
 )
 
 // The services' etcd layout is Vitess's etcd2topo layout: the same keys under the same
@@ -34,19 +35,19 @@ import (
 // in its global topology, and the services' CellInfo names cell-topo (a gRPC address), so
 // the cell view is a topo.Server whose global topology is a scratch root in the cell's
 // etcd holding one CellInfo that points at the cell's etcd and root.
-func vitessViews(t *testing.T, st stack) (global, cell *topo.Server) {
+func vitessViews(t *testing.T, st stacktest.Stack) (global, cell *topo.Server) {
 	t.Helper()
-	global, err := topo.OpenServer("etcd2", st.globalEtcd[0], st.globalRoot)
+	global, err := topo.OpenServer("etcd2", st.GlobalEtcd[0], st.GlobalRoot)
 	if err != nil {
 		t.Fatalf("etcd2 global: %v", err)
 	}
 	t.Cleanup(global.Close)
-	cell, err = topo.OpenServer("etcd2", st.cellEtcd[0], "/etcd2topo-cell-view/global")
+	cell, err = topo.OpenServer("etcd2", st.CellEtcd[0], "/etcd2topo-cell-view/global")
 	if err != nil {
 		t.Fatalf("etcd2 cell view: %v", err)
 	}
 	t.Cleanup(cell.Close)
-	if err := cell.CreateCellInfo(context.Background(), "test", &topodatapb.CellInfo{ServerAddress: st.cellEtcd[0], Root: st.cellRoot}); err != nil {
+	if err := cell.CreateCellInfo(context.Background(), "test", &topodatapb.CellInfo{ServerAddress: st.CellEtcd[0], Root: st.CellRoot}); err != nil {
 		t.Fatalf("cell view CellInfo: %v", err)
 	}
 	return global, cell
@@ -57,7 +58,7 @@ type clients struct {
 	cell   cellv1.CellTopoServiceClient
 }
 
-func dial(t *testing.T, st stack) clients {
+func dial(t *testing.T, st stacktest.Stack) clients {
 	t.Helper()
 	dialOne := func(addr string) *grpc.ClientConn {
 		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -67,7 +68,7 @@ func dial(t *testing.T, st stack) clients {
 		t.Cleanup(func() { conn.Close() })
 		return conn
 	}
-	return clients{global: globalv1.NewGlobalTopoServiceClient(dialOne(st.globalAddr)), cell: cellv1.NewCellTopoServiceClient(dialOne(st.cellAddr))}
+	return clients{global: globalv1.NewGlobalTopoServiceClient(dialOne(st.GlobalAddr)), cell: cellv1.NewCellTopoServiceClient(dialOne(st.CellAddr))}
 }
 
 // as decodes the bytes of one side's message as the other side's type.
@@ -119,13 +120,13 @@ func untilGlobalKnown(t *testing.T, what string, call func() error) {
 }
 
 func TestEtcd2TopoCompatibility(t *testing.T) {
-	st := startStack(t, "etcd")
+	st := stacktest.StartStack(t, "etcd")
 	ctx := t.Context()
 	api := dial(t, st)
 	vitessGlobal, vitessCell := vitessViews(t, st)
 
 	t.Run("records written through the services read back through etcd2topo", func(t *testing.T) {
-		must[*globalv1.CreateCellInfoResponse](t, "CreateCellInfo")(api.global.CreateCellInfo(ctx, &globalv1.CreateCellInfoRequest{Name: "test", CellInfo: &datav1.CellInfo{ServerAddress: st.cellAddr, Root: st.cellRoot}}))
+		must[*globalv1.CreateCellInfoResponse](t, "CreateCellInfo")(api.global.CreateCellInfo(ctx, &globalv1.CreateCellInfoRequest{Name: "test", CellInfo: &datav1.CellInfo{ServerAddress: st.CellAddr, Root: st.CellRoot}}))
 		must[*globalv1.CreateKeyspaceResponse](t, "CreateKeyspace")(api.global.CreateKeyspace(ctx, &globalv1.CreateKeyspaceRequest{Name: "commerce"}))
 		must[*globalv1.CreateKeyspaceResponse](t, "CreateKeyspace")(api.global.CreateKeyspace(ctx, &globalv1.CreateKeyspaceRequest{Name: "customer"}))
 		for _, shard := range []struct{ ks, name string }{{"commerce", "-80"}, {"commerce", "80-"}, {"customer", "x1"}} {

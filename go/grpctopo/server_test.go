@@ -12,6 +12,7 @@ import (
 	topodatapb "vitess.io/vitess/go/vt/proto/topodata"
 
 	_ "topo/go/grpctopo"
+	"topo/go/internal/stacktest"
 )
 
 // newSuiteFactory hands Vitess's suite an empty topology per call, cheaply: one service
@@ -19,18 +20,18 @@ import (
 // roots (a root inside the service's root is a directory this plugin serves, as an
 // etcd2topo root inside another would be). Nothing is reset and nothing is special to
 // tests: the services see ordinary requests under ordinary paths.
-func newSuiteFactory(t *testing.T, st stack) func() *topo.Server {
+func newSuiteFactory(t *testing.T, st stacktest.Stack) func() *topo.Server {
 	index := 0
 	return func() *topo.Server {
 		index++
 		dir := fmt.Sprintf("suite-%d", index)
-		ts, err := topo.OpenServer("grpc", st.globalAddr, path.Join(st.globalRoot, dir))
+		ts, err := topo.OpenServer("grpc", st.GlobalAddr, path.Join(st.GlobalRoot, dir))
 		if err != nil {
 			t.Fatalf("OpenServer: %v", err)
 		}
 		if err := ts.CreateCellInfo(context.Background(), test.LocalCellName, &topodatapb.CellInfo{
-			ServerAddress: st.cellAddr,
-			Root:          path.Join(st.cellRoot, dir),
+			ServerAddress: st.CellAddr,
+			Root:          path.Join(st.CellRoot, dir),
 		}); err != nil {
 			t.Fatalf("CreateCellInfo: %v", err)
 		}
@@ -43,7 +44,7 @@ func newSuiteFactory(t *testing.T, st stack) func() *topo.Server {
 func TestTopoServerTestSuite(t *testing.T) {
 	for _, backend := range []string{"memory", "etcd"} {
 		t.Run(backend, func(t *testing.T) {
-			st := startStack(t, backend)
+			st := stacktest.StartStack(t, backend)
 			test.TopoServerTestSuite(t, t.Context(), newSuiteFactory(t, st), []string{})
 		})
 	}

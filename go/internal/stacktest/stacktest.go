@@ -1,4 +1,8 @@
-package grpctopo_test
+// Package stacktest starts the services for Go tests as they are deployed: the project's
+// own processes, from their TypeScript entry points on the project's Node (the
+// repository's node_modules), with etcd started by deploy/etcd, the one way the project
+// starts etcd.
+package stacktest
 
 import (
 	"bufio"
@@ -13,20 +17,24 @@ import (
 	"time"
 )
 
-// The services under test run as they are deployed: the project's own processes, started
-// from their TypeScript entry points on the project's Node (the repository's
-// node_modules), with etcd started by deploy/etcd, the one way the project starts etcd.
-
 const startTimeout = 60 * time.Second
 
-// repoRoot is the repository holding this module (go/ sits at its top).
-func repoRoot(t *testing.T) string {
+// RepoRoot is the repository holding this module (go/ sits at its top).
+func RepoRoot(t testing.TB) string {
 	t.Helper()
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := filepath.Clean(filepath.Join(wd, "..", ".."))
+	root := wd
+	for filepath.Base(root) != "go" || !exists(filepath.Join(root, "go.mod")) {
+		parent := filepath.Dir(root)
+		if parent == root {
+			t.Fatalf("%v is not inside the repository's go/ module", wd)
+		}
+		root = parent
+	}
+	root = filepath.Dir(root)
 	if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "node")); err != nil {
 		t.Fatalf("the project's Node is missing under %v (run npm ci there): %v", root, err)
 	}
@@ -36,9 +44,9 @@ func repoRoot(t *testing.T) string {
 // startNode runs a TypeScript entry point of the repository and returns its stdout lines;
 // the process is stopped with SIGTERM (and waited for) when the test ends, and dies with
 // the test binary if that is killed.
-func startNode(t *testing.T, entry string, args ...string) <-chan string {
+func startNode(t testing.TB, entry string, args ...string) <-chan string {
 	t.Helper()
-	root := repoRoot(t)
+	root := RepoRoot(t)
 	cmd := exec.Command(filepath.Join(root, "node_modules", ".bin", "node"), append([]string{"-r", "ts-node/register/transpile-only", entry}, args...)...)
 	cmd.Dir = root
 	cmd.Stderr = os.Stderr
@@ -78,7 +86,7 @@ func startNode(t *testing.T, entry string, args ...string) <-chan string {
 }
 
 // waitForLine returns the first JSON line that match accepts.
-func waitForLine(t *testing.T, what string, lines <-chan string, match func(line map[string]any) bool) map[string]any {
+func waitForLine(t testing.TB, what string, lines <-chan string, match func(line map[string]any) bool) map[string]any {
 	t.Helper()
 	timeout := time.After(startTimeout)
 	for {
@@ -97,8 +105,8 @@ func waitForLine(t *testing.T, what string, lines <-chan string, match func(line
 	}
 }
 
-// startEtcd starts a one-member etcd cluster and returns its client endpoints.
-func startEtcd(t *testing.T) []string {
+// StartEtcd starts a one-member etcd cluster and returns its client endpoints.
+func StartEtcd(t testing.TB) []string {
 	t.Helper()
 	lines := startNode(t, "deploy/etcd/cli.ts")
 	entry := waitForLine(t, "etcd", lines, func(line map[string]any) bool { _, ok := line["endpoints"]; return ok })
@@ -110,35 +118,40 @@ func startEtcd(t *testing.T) []string {
 }
 
 // startService starts global-topo or cell-topo on a free loopback port and returns its address.
-func startService(t *testing.T, service string, args ...string) string {
+func startService(t testing.TB, service string, args ...string) string {
 	t.Helper()
 	lines := startNode(t, filepath.Join("services", service, "main.ts"), append([]string{"--listen", "127.0.0.1:0", "--log-level", "info"}, args...)...)
 	entry := waitForLine(t, service, lines, func(line map[string]any) bool { return line["msg"] == "serving" && line["port"] != nil })
 	return fmt.Sprintf("127.0.0.1:%v", entry["port"])
 }
 
-// stack is one global-topo and one cell-topo (cell "test"), each over its own store.
-type stack struct {
-	globalAddr, globalRoot string
-	cellAddr, cellRoot     string
-	// globalEtcd and cellEtcd are the etcd endpoints of an etcd stack, nil on memory.
-	globalEtcd, cellEtcd []string
+// Stack is one global-topo and one cell-topo (cell "test"), each over its own store.
+type Stack struct {
+	GlobalAddr, GlobalRoot string
+	CellAddr, CellRoot     string
+	// GlobalEtcd and CellEtcd are the etcd endpoints of an etcd stack, nil on memory.
+	GlobalEtcd, CellEtcd []string
 }
 
-// startStack starts the services over the memory backend or over etcd (one etcd for the
+// StartStack starts the services over the memory backend or over etcd (one etcd for the
 // global topology, one for the cell, as deployed).
-func startStack(t *testing.T, backend string) stack {
+func StartStack(t testing.TB, backend string) Stack {
 	t.Helper()
-	st := stack{globalRoot: "/topo/global", cellRoot: "/topo/test"}
+	st := Stack{GlobalRoot: "/topo/global", CellRoot: "/topo/test"}
 	globalStore := []string{"--backend", "memory"}
 	cellStore := []string{"--backend", "memory"}
 	if backend == "etcd" {
-		st.globalEtcd = startEtcd(t)
-		st.cellEtcd = startEtcd(t)
-		globalStore = []string{"--backend", "etcd", "--etcd-endpoints", strings.Join(st.globalEtcd, ",")}
-		cellStore = []string{"--backend", "etcd", "--etcd-endpoints", strings.Join(st.cellEtcd, ",")}
+		st.GlobalEtcd = StartEtcd(t)
+		st.CellEtcd = StartEtcd(t)
+		globalStore = []string{"--backend", "etcd", "--etcd-endpoints", strings.Join(st.GlobalEtcd, ",")}
+		cellStore = []string{"--backend", "etcd", "--etcd-endpoints", strings.Join(st.CellEtcd, ",")}
 	}
-	st.globalAddr = startService(t, "global-topo", append(globalStore, "--root", st.globalRoot)...)
-	st.cellAddr = startService(t, "cell-topo", append(cellStore, "--root", st.cellRoot, "--cell", "test", "--global-topo", st.globalAddr)...)
+	st.GlobalAddr = startService(t, "global-topo", append(globalStore, "--root", st.GlobalRoot)...)
+	st.CellAddr = startService(t, "cell-topo", append(cellStore, "--root", st.CellRoot, "--cell", "test", "--global-topo", st.GlobalAddr)...)
 	return st
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

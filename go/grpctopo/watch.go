@@ -34,6 +34,11 @@ func (s *Server) Watch(ctx context.Context, filePath string) (*topo.WatchData, <
 				changes <- &topo.WatchData{Err: endOfWatch(ctx, err, filePath)}
 				return
 			}
+			// A status message says whether the service reaches its backend; topo.Conn has
+			// no such event, and the watch goes on either way.
+			if msg.GetBackend() != nil {
+				continue
+			}
 			changes <- &topo.WatchData{Contents: msg.GetContents(), Version: Version(msg.GetVersion())}
 		}
 	}()
@@ -50,14 +55,23 @@ func (s *Server) WatchRecursive(ctx context.Context, dirPath string) ([]*topo.Wa
 		cancel()
 		return nil, nil, convertError(err, dirPath)
 	}
-	snapshot, err := stream.Recv()
-	if err != nil {
-		cancel()
-		return nil, nil, convertError(err, dirPath)
-	}
+	// The snapshot may come in parts (continued), status messages aside.
 	var initial []*topo.WatchDataRecursive
-	for _, change := range snapshot.GetChanges() {
-		initial = append(initial, s.recursiveChange(change))
+	for {
+		snapshot, err := stream.Recv()
+		if err != nil {
+			cancel()
+			return nil, nil, convertError(err, dirPath)
+		}
+		if snapshot.GetBackend() != nil {
+			continue
+		}
+		for _, change := range snapshot.GetChanges() {
+			initial = append(initial, s.recursiveChange(change))
+		}
+		if !snapshot.GetContinued() {
+			break
+		}
 	}
 	changes := make(chan *topo.WatchDataRecursive, 10)
 	go func() {
@@ -69,7 +83,9 @@ func (s *Server) WatchRecursive(ctx context.Context, dirPath string) ([]*topo.Wa
 				changes <- &topo.WatchDataRecursive{Path: s.key(s.servicePath(dirPath)), WatchData: topo.WatchData{Err: endOfWatch(ctx, err, dirPath)}}
 				return
 			}
-			// Empty messages are progress marks on an idle stream.
+			// Bookmarks and status messages carry no changes. The parts of a transaction
+			// split over messages (continued) are passed on as they come, as etcd2topo
+			// passes on each event of a transaction.
 			for _, change := range msg.GetChanges() {
 				changes <- s.recursiveChange(change)
 			}

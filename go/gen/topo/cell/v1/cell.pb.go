@@ -10,10 +10,10 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
-	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	v1 "topo/go/gen/topo/data/v1"
+	v11 "topo/go/gen/topo/watch/v1"
 	unsafe "unsafe"
 )
 
@@ -1434,61 +1434,6 @@ func (x *WatchTabletsRequest) GetFromRevision() int64 {
 	return 0
 }
 
-// What a watch says about the backend behind it. While it is unreachable the server keeps
-// the stream open and serves what it has: the view is current to the message's revision and
-// may be stale since `unreachable_since`.
-type BackendStatus struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Reachable        bool                   `protobuf:"varint,1,opt,name=reachable,proto3" json:"reachable,omitempty"`
-	UnreachableSince *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=unreachable_since,json=unreachableSince,proto3" json:"unreachable_since,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
-}
-
-func (x *BackendStatus) Reset() {
-	*x = BackendStatus{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[25]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *BackendStatus) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*BackendStatus) ProtoMessage() {}
-
-func (x *BackendStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[25]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use BackendStatus.ProtoReflect.Descriptor instead.
-func (*BackendStatus) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{25}
-}
-
-func (x *BackendStatus) GetReachable() bool {
-	if x != nil {
-		return x.Reachable
-	}
-	return false
-}
-
-func (x *BackendStatus) GetUnreachableSince() *timestamppb.Timestamp {
-	if x != nil {
-		return x.UnreachableSince
-	}
-	return nil
-}
-
 // One tablet's change. A tablet is its record plus its liveness: a change sets the record
 // (`tablet`), the liveness (`alive`), or both; `removed` says it left the cell or this
 // subscriber's filter. A snapshot is a list of such changes.
@@ -1508,7 +1453,7 @@ type TabletChange struct {
 
 func (x *TabletChange) Reset() {
 	*x = TabletChange{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[26]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1520,7 +1465,7 @@ func (x *TabletChange) String() string {
 func (*TabletChange) ProtoMessage() {}
 
 func (x *TabletChange) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[26]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1533,7 +1478,7 @@ func (x *TabletChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TabletChange.ProtoReflect.Descriptor instead.
 func (*TabletChange) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{26}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TabletChange) GetAlias() string {
@@ -1589,14 +1534,14 @@ type WatchTabletsResponse struct {
 	// MARKER.)
 	Continued bool `protobuf:"varint,6,opt,name=continued,proto3" json:"continued,omitempty"`
 	// STATUS.
-	Backend       *BackendStatus `protobuf:"bytes,7,opt,name=backend,proto3" json:"backend,omitempty"`
+	Backend       *v11.BackendStatus `protobuf:"bytes,7,opt,name=backend,proto3" json:"backend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchTabletsResponse) Reset() {
 	*x = WatchTabletsResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[27]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1608,7 +1553,7 @@ func (x *WatchTabletsResponse) String() string {
 func (*WatchTabletsResponse) ProtoMessage() {}
 
 func (x *WatchTabletsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[27]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1621,7 +1566,7 @@ func (x *WatchTabletsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTabletsResponse.ProtoReflect.Descriptor instead.
 func (*WatchTabletsResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{27}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WatchTabletsResponse) GetKind() WatchMessageKind {
@@ -1666,7 +1611,7 @@ func (x *WatchTabletsResponse) GetContinued() bool {
 	return false
 }
 
-func (x *WatchTabletsResponse) GetBackend() *BackendStatus {
+func (x *WatchTabletsResponse) GetBackend() *v11.BackendStatus {
 	if x != nil {
 		return x.Backend
 	}
@@ -1683,7 +1628,7 @@ type GetShardReplicationRequest struct {
 
 func (x *GetShardReplicationRequest) Reset() {
 	*x = GetShardReplicationRequest{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[28]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1640,7 @@ func (x *GetShardReplicationRequest) String() string {
 func (*GetShardReplicationRequest) ProtoMessage() {}
 
 func (x *GetShardReplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[28]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +1653,7 @@ func (x *GetShardReplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardReplicationRequest.ProtoReflect.Descriptor instead.
 func (*GetShardReplicationRequest) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{28}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetShardReplicationRequest) GetKeyspace() string {
@@ -1735,7 +1680,7 @@ type GetShardReplicationResponse struct {
 
 func (x *GetShardReplicationResponse) Reset() {
 	*x = GetShardReplicationResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[29]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1692,7 @@ func (x *GetShardReplicationResponse) String() string {
 func (*GetShardReplicationResponse) ProtoMessage() {}
 
 func (x *GetShardReplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[29]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1705,7 @@ func (x *GetShardReplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardReplicationResponse.ProtoReflect.Descriptor instead.
 func (*GetShardReplicationResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{29}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetShardReplicationResponse) GetShardReplication() *v1.ShardReplication {
@@ -1786,7 +1731,7 @@ type GetSrvKeyspaceRequest struct {
 
 func (x *GetSrvKeyspaceRequest) Reset() {
 	*x = GetSrvKeyspaceRequest{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[30]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +1743,7 @@ func (x *GetSrvKeyspaceRequest) String() string {
 func (*GetSrvKeyspaceRequest) ProtoMessage() {}
 
 func (x *GetSrvKeyspaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[30]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +1756,7 @@ func (x *GetSrvKeyspaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSrvKeyspaceRequest.ProtoReflect.Descriptor instead.
 func (*GetSrvKeyspaceRequest) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{30}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetSrvKeyspaceRequest) GetKeyspace() string {
@@ -1831,7 +1776,7 @@ type GetSrvKeyspaceResponse struct {
 
 func (x *GetSrvKeyspaceResponse) Reset() {
 	*x = GetSrvKeyspaceResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[31]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1788,7 @@ func (x *GetSrvKeyspaceResponse) String() string {
 func (*GetSrvKeyspaceResponse) ProtoMessage() {}
 
 func (x *GetSrvKeyspaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[31]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1801,7 @@ func (x *GetSrvKeyspaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSrvKeyspaceResponse.ProtoReflect.Descriptor instead.
 func (*GetSrvKeyspaceResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{31}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetSrvKeyspaceResponse) GetSrvKeyspace() *v1.SrvKeyspace {
@@ -1881,7 +1826,7 @@ type ListSrvKeyspacesRequest struct {
 
 func (x *ListSrvKeyspacesRequest) Reset() {
 	*x = ListSrvKeyspacesRequest{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[32]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +1838,7 @@ func (x *ListSrvKeyspacesRequest) String() string {
 func (*ListSrvKeyspacesRequest) ProtoMessage() {}
 
 func (x *ListSrvKeyspacesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[32]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +1851,7 @@ func (x *ListSrvKeyspacesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSrvKeyspacesRequest.ProtoReflect.Descriptor instead.
 func (*ListSrvKeyspacesRequest) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{32}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{31}
 }
 
 type ListSrvKeyspacesResponse struct {
@@ -1918,7 +1863,7 @@ type ListSrvKeyspacesResponse struct {
 
 func (x *ListSrvKeyspacesResponse) Reset() {
 	*x = ListSrvKeyspacesResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[33]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1930,7 +1875,7 @@ func (x *ListSrvKeyspacesResponse) String() string {
 func (*ListSrvKeyspacesResponse) ProtoMessage() {}
 
 func (x *ListSrvKeyspacesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[33]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1943,7 +1888,7 @@ func (x *ListSrvKeyspacesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSrvKeyspacesResponse.ProtoReflect.Descriptor instead.
 func (*ListSrvKeyspacesResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{33}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListSrvKeyspacesResponse) GetNames() []string {
@@ -1963,7 +1908,7 @@ type UpdateSrvKeyspaceRequest struct {
 
 func (x *UpdateSrvKeyspaceRequest) Reset() {
 	*x = UpdateSrvKeyspaceRequest{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[34]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +1920,7 @@ func (x *UpdateSrvKeyspaceRequest) String() string {
 func (*UpdateSrvKeyspaceRequest) ProtoMessage() {}
 
 func (x *UpdateSrvKeyspaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[34]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +1933,7 @@ func (x *UpdateSrvKeyspaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSrvKeyspaceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSrvKeyspaceRequest) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{34}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateSrvKeyspaceRequest) GetKeyspace() string {
@@ -2014,7 +1959,7 @@ type UpdateSrvKeyspaceResponse struct {
 
 func (x *UpdateSrvKeyspaceResponse) Reset() {
 	*x = UpdateSrvKeyspaceResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[35]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +1971,7 @@ func (x *UpdateSrvKeyspaceResponse) String() string {
 func (*UpdateSrvKeyspaceResponse) ProtoMessage() {}
 
 func (x *UpdateSrvKeyspaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[35]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +1984,7 @@ func (x *UpdateSrvKeyspaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSrvKeyspaceResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSrvKeyspaceResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{35}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UpdateSrvKeyspaceResponse) GetVersion() int64 {
@@ -2058,7 +2003,7 @@ type DeleteSrvKeyspaceRequest struct {
 
 func (x *DeleteSrvKeyspaceRequest) Reset() {
 	*x = DeleteSrvKeyspaceRequest{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[36]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2015,7 @@ func (x *DeleteSrvKeyspaceRequest) String() string {
 func (*DeleteSrvKeyspaceRequest) ProtoMessage() {}
 
 func (x *DeleteSrvKeyspaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[36]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2028,7 @@ func (x *DeleteSrvKeyspaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSrvKeyspaceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSrvKeyspaceRequest) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{36}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeleteSrvKeyspaceRequest) GetKeyspace() string {
@@ -2101,7 +2046,7 @@ type DeleteSrvKeyspaceResponse struct {
 
 func (x *DeleteSrvKeyspaceResponse) Reset() {
 	*x = DeleteSrvKeyspaceResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[37]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2058,7 @@ func (x *DeleteSrvKeyspaceResponse) String() string {
 func (*DeleteSrvKeyspaceResponse) ProtoMessage() {}
 
 func (x *DeleteSrvKeyspaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[37]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2071,7 @@ func (x *DeleteSrvKeyspaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSrvKeyspaceResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSrvKeyspaceResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{37}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{36}
 }
 
 type WatchSrvKeyspaceRequest struct {
@@ -2139,7 +2084,7 @@ type WatchSrvKeyspaceRequest struct {
 
 func (x *WatchSrvKeyspaceRequest) Reset() {
 	*x = WatchSrvKeyspaceRequest{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[38]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2151,7 +2096,7 @@ func (x *WatchSrvKeyspaceRequest) String() string {
 func (*WatchSrvKeyspaceRequest) ProtoMessage() {}
 
 func (x *WatchSrvKeyspaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[38]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2164,7 +2109,7 @@ func (x *WatchSrvKeyspaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSrvKeyspaceRequest.ProtoReflect.Descriptor instead.
 func (*WatchSrvKeyspaceRequest) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{38}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *WatchSrvKeyspaceRequest) GetKeyspace() string {
@@ -2189,14 +2134,14 @@ type WatchSrvKeyspaceResponse struct {
 	SrvKeyspace *v1.SrvKeyspace `protobuf:"bytes,3,opt,name=srv_keyspace,json=srvKeyspace,proto3" json:"srv_keyspace,omitempty"`
 	Removed     bool            `protobuf:"varint,4,opt,name=removed,proto3" json:"removed,omitempty"`
 	// STATUS.
-	Backend       *BackendStatus `protobuf:"bytes,5,opt,name=backend,proto3" json:"backend,omitempty"`
+	Backend       *v11.BackendStatus `protobuf:"bytes,5,opt,name=backend,proto3" json:"backend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchSrvKeyspaceResponse) Reset() {
 	*x = WatchSrvKeyspaceResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[39]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2208,7 +2153,7 @@ func (x *WatchSrvKeyspaceResponse) String() string {
 func (*WatchSrvKeyspaceResponse) ProtoMessage() {}
 
 func (x *WatchSrvKeyspaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[39]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2221,7 +2166,7 @@ func (x *WatchSrvKeyspaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSrvKeyspaceResponse.ProtoReflect.Descriptor instead.
 func (*WatchSrvKeyspaceResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{39}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WatchSrvKeyspaceResponse) GetKind() WatchMessageKind {
@@ -2252,7 +2197,7 @@ func (x *WatchSrvKeyspaceResponse) GetRemoved() bool {
 	return false
 }
 
-func (x *WatchSrvKeyspaceResponse) GetBackend() *BackendStatus {
+func (x *WatchSrvKeyspaceResponse) GetBackend() *v11.BackendStatus {
 	if x != nil {
 		return x.Backend
 	}
@@ -2267,7 +2212,7 @@ type GetSrvVSchemaRequest struct {
 
 func (x *GetSrvVSchemaRequest) Reset() {
 	*x = GetSrvVSchemaRequest{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[40]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2224,7 @@ func (x *GetSrvVSchemaRequest) String() string {
 func (*GetSrvVSchemaRequest) ProtoMessage() {}
 
 func (x *GetSrvVSchemaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[40]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2237,7 @@ func (x *GetSrvVSchemaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSrvVSchemaRequest.ProtoReflect.Descriptor instead.
 func (*GetSrvVSchemaRequest) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{40}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{39}
 }
 
 type GetSrvVSchemaResponse struct {
@@ -2305,7 +2250,7 @@ type GetSrvVSchemaResponse struct {
 
 func (x *GetSrvVSchemaResponse) Reset() {
 	*x = GetSrvVSchemaResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[41]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2317,7 +2262,7 @@ func (x *GetSrvVSchemaResponse) String() string {
 func (*GetSrvVSchemaResponse) ProtoMessage() {}
 
 func (x *GetSrvVSchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[41]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2330,7 +2275,7 @@ func (x *GetSrvVSchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSrvVSchemaResponse.ProtoReflect.Descriptor instead.
 func (*GetSrvVSchemaResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{41}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetSrvVSchemaResponse) GetSrvVschema() []byte {
@@ -2356,7 +2301,7 @@ type UpdateSrvVSchemaRequest struct {
 
 func (x *UpdateSrvVSchemaRequest) Reset() {
 	*x = UpdateSrvVSchemaRequest{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[42]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2313,7 @@ func (x *UpdateSrvVSchemaRequest) String() string {
 func (*UpdateSrvVSchemaRequest) ProtoMessage() {}
 
 func (x *UpdateSrvVSchemaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[42]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2326,7 @@ func (x *UpdateSrvVSchemaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSrvVSchemaRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSrvVSchemaRequest) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{42}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UpdateSrvVSchemaRequest) GetSrvVschema() []byte {
@@ -2400,7 +2345,7 @@ type UpdateSrvVSchemaResponse struct {
 
 func (x *UpdateSrvVSchemaResponse) Reset() {
 	*x = UpdateSrvVSchemaResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[43]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2412,7 +2357,7 @@ func (x *UpdateSrvVSchemaResponse) String() string {
 func (*UpdateSrvVSchemaResponse) ProtoMessage() {}
 
 func (x *UpdateSrvVSchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[43]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2425,7 +2370,7 @@ func (x *UpdateSrvVSchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSrvVSchemaResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSrvVSchemaResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{43}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *UpdateSrvVSchemaResponse) GetVersion() int64 {
@@ -2444,7 +2389,7 @@ type WatchSrvVSchemaRequest struct {
 
 func (x *WatchSrvVSchemaRequest) Reset() {
 	*x = WatchSrvVSchemaRequest{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[44]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2456,7 +2401,7 @@ func (x *WatchSrvVSchemaRequest) String() string {
 func (*WatchSrvVSchemaRequest) ProtoMessage() {}
 
 func (x *WatchSrvVSchemaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[44]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2469,7 +2414,7 @@ func (x *WatchSrvVSchemaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSrvVSchemaRequest.ProtoReflect.Descriptor instead.
 func (*WatchSrvVSchemaRequest) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{44}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *WatchSrvVSchemaRequest) GetFromRevision() int64 {
@@ -2486,14 +2431,14 @@ type WatchSrvVSchemaResponse struct {
 	SrvVschema []byte                 `protobuf:"bytes,3,opt,name=srv_vschema,json=srvVschema,proto3" json:"srv_vschema,omitempty"`
 	Removed    bool                   `protobuf:"varint,4,opt,name=removed,proto3" json:"removed,omitempty"`
 	// STATUS.
-	Backend       *BackendStatus `protobuf:"bytes,5,opt,name=backend,proto3" json:"backend,omitempty"`
+	Backend       *v11.BackendStatus `protobuf:"bytes,5,opt,name=backend,proto3" json:"backend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchSrvVSchemaResponse) Reset() {
 	*x = WatchSrvVSchemaResponse{}
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[45]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2505,7 +2450,7 @@ func (x *WatchSrvVSchemaResponse) String() string {
 func (*WatchSrvVSchemaResponse) ProtoMessage() {}
 
 func (x *WatchSrvVSchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_topo_cell_v1_cell_proto_msgTypes[45]
+	mi := &file_topo_cell_v1_cell_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2518,7 +2463,7 @@ func (x *WatchSrvVSchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSrvVSchemaResponse.ProtoReflect.Descriptor instead.
 func (*WatchSrvVSchemaResponse) Descriptor() ([]byte, []int) {
-	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{45}
+	return file_topo_cell_v1_cell_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *WatchSrvVSchemaResponse) GetKind() WatchMessageKind {
@@ -2549,7 +2494,7 @@ func (x *WatchSrvVSchemaResponse) GetRemoved() bool {
 	return false
 }
 
-func (x *WatchSrvVSchemaResponse) GetBackend() *BackendStatus {
+func (x *WatchSrvVSchemaResponse) GetBackend() *v11.BackendStatus {
 	if x != nil {
 		return x.Backend
 	}
@@ -2560,7 +2505,7 @@ var File_topo_cell_v1_cell_proto protoreflect.FileDescriptor
 
 const file_topo_cell_v1_cell_proto_rawDesc = "" +
 	"\n" +
-	"\x17topo/cell/v1/cell.proto\x12\ftopo.cell.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1btopo/data/v1/topodata.proto\"C\n" +
+	"\x17topo/cell/v1/cell.proto\x12\ftopo.cell.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1btopo/data/v1/topodata.proto\x1a\x19topo/watch/v1/watch.proto\"C\n" +
 	"\x13CreateTabletRequest\x12,\n" +
 	"\x06tablet\x18\x01 \x01(\v2\x14.topo.data.v1.TabletR\x06tablet\"0\n" +
 	"\x14CreateTabletResponse\x12\x18\n" +
@@ -2648,25 +2593,22 @@ const file_topo_cell_v1_cell_proto_rawDesc = "" +
 	"\bkeyspace\x18\x01 \x01(\tR\bkeyspace\x12\x14\n" +
 	"\x05shard\x18\x02 \x01(\tR\x05shard\x12;\n" +
 	"\ftablet_types\x18\x03 \x03(\x0e2\x18.topo.data.v1.TabletTypeR\vtabletTypes\x12#\n" +
-	"\rfrom_revision\x18\x04 \x01(\x03R\ffromRevision\"v\n" +
-	"\rBackendStatus\x12\x1c\n" +
-	"\treachable\x18\x01 \x01(\bR\treachable\x12G\n" +
-	"\x11unreachable_since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x10unreachableSince\"\xab\x01\n" +
+	"\rfrom_revision\x18\x04 \x01(\x03R\ffromRevision\"\xab\x01\n" +
 	"\fTabletChange\x12\x14\n" +
 	"\x05alias\x18\x01 \x01(\tR\x05alias\x12,\n" +
 	"\x06tablet\x18\x02 \x01(\v2\x14.topo.data.v1.TabletR\x06tablet\x12\x19\n" +
 	"\x05alive\x18\x03 \x01(\bH\x00R\x05alive\x88\x01\x01\x12\x18\n" +
 	"\aremoved\x18\x04 \x01(\bR\aremoved\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\x03R\aversionB\b\n" +
-	"\x06_alive\"\xad\x02\n" +
+	"\x06_alive\"\xae\x02\n" +
 	"\x14WatchTabletsResponse\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.topo.cell.v1.WatchMessageKindR\x04kind\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x03R\brevision\x124\n" +
 	"\achanges\x18\x03 \x03(\v2\x1a.topo.cell.v1.TabletChangeR\achanges\x12\x16\n" +
 	"\x06resync\x18\x04 \x01(\bR\x06resync\x12\"\n" +
 	"\ftransactions\x18\x05 \x01(\x05R\ftransactions\x12\x1c\n" +
-	"\tcontinued\x18\x06 \x01(\bR\tcontinued\x125\n" +
-	"\abackend\x18\a \x01(\v2\x1b.topo.cell.v1.BackendStatusR\abackend\"N\n" +
+	"\tcontinued\x18\x06 \x01(\bR\tcontinued\x126\n" +
+	"\abackend\x18\a \x01(\v2\x1c.topo.watch.v1.BackendStatusR\abackend\"N\n" +
 	"\x1aGetShardReplicationRequest\x12\x1a\n" +
 	"\bkeyspace\x18\x01 \x01(\tR\bkeyspace\x12\x14\n" +
 	"\x05shard\x18\x02 \x01(\tR\x05shard\"\x84\x01\n" +
@@ -2691,13 +2633,13 @@ const file_topo_cell_v1_cell_proto_rawDesc = "" +
 	"\x19DeleteSrvKeyspaceResponse\"Z\n" +
 	"\x17WatchSrvKeyspaceRequest\x12\x1a\n" +
 	"\bkeyspace\x18\x01 \x01(\tR\bkeyspace\x12#\n" +
-	"\rfrom_revision\x18\x02 \x01(\x03R\ffromRevision\"\xf9\x01\n" +
+	"\rfrom_revision\x18\x02 \x01(\x03R\ffromRevision\"\xfa\x01\n" +
 	"\x18WatchSrvKeyspaceResponse\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.topo.cell.v1.WatchMessageKindR\x04kind\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x03R\brevision\x12<\n" +
 	"\fsrv_keyspace\x18\x03 \x01(\v2\x19.topo.data.v1.SrvKeyspaceR\vsrvKeyspace\x12\x18\n" +
-	"\aremoved\x18\x04 \x01(\bR\aremoved\x125\n" +
-	"\abackend\x18\x05 \x01(\v2\x1b.topo.cell.v1.BackendStatusR\abackend\"\x16\n" +
+	"\aremoved\x18\x04 \x01(\bR\aremoved\x126\n" +
+	"\abackend\x18\x05 \x01(\v2\x1c.topo.watch.v1.BackendStatusR\abackend\"\x16\n" +
 	"\x14GetSrvVSchemaRequest\"R\n" +
 	"\x15GetSrvVSchemaResponse\x12\x1f\n" +
 	"\vsrv_vschema\x18\x01 \x01(\fR\n" +
@@ -2709,14 +2651,14 @@ const file_topo_cell_v1_cell_proto_rawDesc = "" +
 	"\x18UpdateSrvVSchemaResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\"=\n" +
 	"\x16WatchSrvVSchemaRequest\x12#\n" +
-	"\rfrom_revision\x18\x01 \x01(\x03R\ffromRevision\"\xdb\x01\n" +
+	"\rfrom_revision\x18\x01 \x01(\x03R\ffromRevision\"\xdc\x01\n" +
 	"\x17WatchSrvVSchemaResponse\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.topo.cell.v1.WatchMessageKindR\x04kind\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x03R\brevision\x12\x1f\n" +
 	"\vsrv_vschema\x18\x03 \x01(\fR\n" +
 	"srvVschema\x12\x18\n" +
-	"\aremoved\x18\x04 \x01(\bR\aremoved\x125\n" +
-	"\abackend\x18\x05 \x01(\v2\x1b.topo.cell.v1.BackendStatusR\abackend*\xd6\x01\n" +
+	"\aremoved\x18\x04 \x01(\bR\aremoved\x126\n" +
+	"\abackend\x18\x05 \x01(\v2\x1c.topo.watch.v1.BackendStatusR\abackend*\xd6\x01\n" +
 	"\x10WatchMessageKind\x12\"\n" +
 	"\x1eWATCH_MESSAGE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bWATCH_MESSAGE_KIND_SNAPSHOT\x10\x01\x12\x1d\n" +
@@ -2760,7 +2702,7 @@ func file_topo_cell_v1_cell_proto_rawDescGZIP() []byte {
 }
 
 var file_topo_cell_v1_cell_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_topo_cell_v1_cell_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_topo_cell_v1_cell_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_topo_cell_v1_cell_proto_goTypes = []any{
 	(WatchMessageKind)(0),               // 0: topo.cell.v1.WatchMessageKind
 	(*CreateTabletRequest)(nil),         // 1: topo.cell.v1.CreateTabletRequest
@@ -2788,115 +2730,113 @@ var file_topo_cell_v1_cell_proto_goTypes = []any{
 	(*UnregisterRequest)(nil),           // 23: topo.cell.v1.UnregisterRequest
 	(*UnregisterResponse)(nil),          // 24: topo.cell.v1.UnregisterResponse
 	(*WatchTabletsRequest)(nil),         // 25: topo.cell.v1.WatchTabletsRequest
-	(*BackendStatus)(nil),               // 26: topo.cell.v1.BackendStatus
-	(*TabletChange)(nil),                // 27: topo.cell.v1.TabletChange
-	(*WatchTabletsResponse)(nil),        // 28: topo.cell.v1.WatchTabletsResponse
-	(*GetShardReplicationRequest)(nil),  // 29: topo.cell.v1.GetShardReplicationRequest
-	(*GetShardReplicationResponse)(nil), // 30: topo.cell.v1.GetShardReplicationResponse
-	(*GetSrvKeyspaceRequest)(nil),       // 31: topo.cell.v1.GetSrvKeyspaceRequest
-	(*GetSrvKeyspaceResponse)(nil),      // 32: topo.cell.v1.GetSrvKeyspaceResponse
-	(*ListSrvKeyspacesRequest)(nil),     // 33: topo.cell.v1.ListSrvKeyspacesRequest
-	(*ListSrvKeyspacesResponse)(nil),    // 34: topo.cell.v1.ListSrvKeyspacesResponse
-	(*UpdateSrvKeyspaceRequest)(nil),    // 35: topo.cell.v1.UpdateSrvKeyspaceRequest
-	(*UpdateSrvKeyspaceResponse)(nil),   // 36: topo.cell.v1.UpdateSrvKeyspaceResponse
-	(*DeleteSrvKeyspaceRequest)(nil),    // 37: topo.cell.v1.DeleteSrvKeyspaceRequest
-	(*DeleteSrvKeyspaceResponse)(nil),   // 38: topo.cell.v1.DeleteSrvKeyspaceResponse
-	(*WatchSrvKeyspaceRequest)(nil),     // 39: topo.cell.v1.WatchSrvKeyspaceRequest
-	(*WatchSrvKeyspaceResponse)(nil),    // 40: topo.cell.v1.WatchSrvKeyspaceResponse
-	(*GetSrvVSchemaRequest)(nil),        // 41: topo.cell.v1.GetSrvVSchemaRequest
-	(*GetSrvVSchemaResponse)(nil),       // 42: topo.cell.v1.GetSrvVSchemaResponse
-	(*UpdateSrvVSchemaRequest)(nil),     // 43: topo.cell.v1.UpdateSrvVSchemaRequest
-	(*UpdateSrvVSchemaResponse)(nil),    // 44: topo.cell.v1.UpdateSrvVSchemaResponse
-	(*WatchSrvVSchemaRequest)(nil),      // 45: topo.cell.v1.WatchSrvVSchemaRequest
-	(*WatchSrvVSchemaResponse)(nil),     // 46: topo.cell.v1.WatchSrvVSchemaResponse
-	nil,                                 // 47: topo.cell.v1.UpdateTabletFieldsRequest.PortMapEntry
-	nil,                                 // 48: topo.cell.v1.UpdateTabletFieldsRequest.TagsEntry
-	(*v1.Tablet)(nil),                   // 49: topo.data.v1.Tablet
-	(v1.TabletType)(0),                  // 50: topo.data.v1.TabletType
-	(*durationpb.Duration)(nil),         // 51: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 52: google.protobuf.Timestamp
-	(*v1.ShardReplication)(nil),         // 53: topo.data.v1.ShardReplication
-	(*v1.SrvKeyspace)(nil),              // 54: topo.data.v1.SrvKeyspace
+	(*TabletChange)(nil),                // 26: topo.cell.v1.TabletChange
+	(*WatchTabletsResponse)(nil),        // 27: topo.cell.v1.WatchTabletsResponse
+	(*GetShardReplicationRequest)(nil),  // 28: topo.cell.v1.GetShardReplicationRequest
+	(*GetShardReplicationResponse)(nil), // 29: topo.cell.v1.GetShardReplicationResponse
+	(*GetSrvKeyspaceRequest)(nil),       // 30: topo.cell.v1.GetSrvKeyspaceRequest
+	(*GetSrvKeyspaceResponse)(nil),      // 31: topo.cell.v1.GetSrvKeyspaceResponse
+	(*ListSrvKeyspacesRequest)(nil),     // 32: topo.cell.v1.ListSrvKeyspacesRequest
+	(*ListSrvKeyspacesResponse)(nil),    // 33: topo.cell.v1.ListSrvKeyspacesResponse
+	(*UpdateSrvKeyspaceRequest)(nil),    // 34: topo.cell.v1.UpdateSrvKeyspaceRequest
+	(*UpdateSrvKeyspaceResponse)(nil),   // 35: topo.cell.v1.UpdateSrvKeyspaceResponse
+	(*DeleteSrvKeyspaceRequest)(nil),    // 36: topo.cell.v1.DeleteSrvKeyspaceRequest
+	(*DeleteSrvKeyspaceResponse)(nil),   // 37: topo.cell.v1.DeleteSrvKeyspaceResponse
+	(*WatchSrvKeyspaceRequest)(nil),     // 38: topo.cell.v1.WatchSrvKeyspaceRequest
+	(*WatchSrvKeyspaceResponse)(nil),    // 39: topo.cell.v1.WatchSrvKeyspaceResponse
+	(*GetSrvVSchemaRequest)(nil),        // 40: topo.cell.v1.GetSrvVSchemaRequest
+	(*GetSrvVSchemaResponse)(nil),       // 41: topo.cell.v1.GetSrvVSchemaResponse
+	(*UpdateSrvVSchemaRequest)(nil),     // 42: topo.cell.v1.UpdateSrvVSchemaRequest
+	(*UpdateSrvVSchemaResponse)(nil),    // 43: topo.cell.v1.UpdateSrvVSchemaResponse
+	(*WatchSrvVSchemaRequest)(nil),      // 44: topo.cell.v1.WatchSrvVSchemaRequest
+	(*WatchSrvVSchemaResponse)(nil),     // 45: topo.cell.v1.WatchSrvVSchemaResponse
+	nil,                                 // 46: topo.cell.v1.UpdateTabletFieldsRequest.PortMapEntry
+	nil,                                 // 47: topo.cell.v1.UpdateTabletFieldsRequest.TagsEntry
+	(*v1.Tablet)(nil),                   // 48: topo.data.v1.Tablet
+	(v1.TabletType)(0),                  // 49: topo.data.v1.TabletType
+	(*durationpb.Duration)(nil),         // 50: google.protobuf.Duration
+	(*v11.BackendStatus)(nil),           // 51: topo.watch.v1.BackendStatus
+	(*v1.ShardReplication)(nil),         // 52: topo.data.v1.ShardReplication
+	(*v1.SrvKeyspace)(nil),              // 53: topo.data.v1.SrvKeyspace
 }
 var file_topo_cell_v1_cell_proto_depIdxs = []int32{
-	49, // 0: topo.cell.v1.CreateTabletRequest.tablet:type_name -> topo.data.v1.Tablet
-	49, // 1: topo.cell.v1.GetTabletResponse.tablet:type_name -> topo.data.v1.Tablet
-	50, // 2: topo.cell.v1.ListTabletsRequest.tablet_types:type_name -> topo.data.v1.TabletType
-	49, // 3: topo.cell.v1.TabletRecord.tablet:type_name -> topo.data.v1.Tablet
+	48, // 0: topo.cell.v1.CreateTabletRequest.tablet:type_name -> topo.data.v1.Tablet
+	48, // 1: topo.cell.v1.GetTabletResponse.tablet:type_name -> topo.data.v1.Tablet
+	49, // 2: topo.cell.v1.ListTabletsRequest.tablet_types:type_name -> topo.data.v1.TabletType
+	48, // 3: topo.cell.v1.TabletRecord.tablet:type_name -> topo.data.v1.Tablet
 	6,  // 4: topo.cell.v1.ListTabletsResponse.tablets:type_name -> topo.cell.v1.TabletRecord
-	50, // 5: topo.cell.v1.UpdateTabletFieldsRequest.type:type_name -> topo.data.v1.TabletType
-	47, // 6: topo.cell.v1.UpdateTabletFieldsRequest.port_map:type_name -> topo.cell.v1.UpdateTabletFieldsRequest.PortMapEntry
-	48, // 7: topo.cell.v1.UpdateTabletFieldsRequest.tags:type_name -> topo.cell.v1.UpdateTabletFieldsRequest.TagsEntry
-	49, // 8: topo.cell.v1.UpdateTabletFieldsResponse.tablet:type_name -> topo.data.v1.Tablet
-	49, // 9: topo.cell.v1.Registration.tablet:type_name -> topo.data.v1.Tablet
-	51, // 10: topo.cell.v1.Registration.ttl:type_name -> google.protobuf.Duration
+	49, // 5: topo.cell.v1.UpdateTabletFieldsRequest.type:type_name -> topo.data.v1.TabletType
+	46, // 6: topo.cell.v1.UpdateTabletFieldsRequest.port_map:type_name -> topo.cell.v1.UpdateTabletFieldsRequest.PortMapEntry
+	47, // 7: topo.cell.v1.UpdateTabletFieldsRequest.tags:type_name -> topo.cell.v1.UpdateTabletFieldsRequest.TagsEntry
+	48, // 8: topo.cell.v1.UpdateTabletFieldsResponse.tablet:type_name -> topo.data.v1.Tablet
+	48, // 9: topo.cell.v1.Registration.tablet:type_name -> topo.data.v1.Tablet
+	50, // 10: topo.cell.v1.Registration.ttl:type_name -> google.protobuf.Duration
 	12, // 11: topo.cell.v1.RegisterRequest.register:type_name -> topo.cell.v1.Registration
 	13, // 12: topo.cell.v1.RegisterRequest.heartbeat:type_name -> topo.cell.v1.Heartbeat
 	14, // 13: topo.cell.v1.RegisterRequest.unregister:type_name -> topo.cell.v1.Goodbye
-	51, // 14: topo.cell.v1.Registered.ttl:type_name -> google.protobuf.Duration
-	51, // 15: topo.cell.v1.KeptAlive.ttl:type_name -> google.protobuf.Duration
+	50, // 14: topo.cell.v1.Registered.ttl:type_name -> google.protobuf.Duration
+	50, // 15: topo.cell.v1.KeptAlive.ttl:type_name -> google.protobuf.Duration
 	16, // 16: topo.cell.v1.RegisterResponse.registered:type_name -> topo.cell.v1.Registered
 	17, // 17: topo.cell.v1.RegisterResponse.kept_alive:type_name -> topo.cell.v1.KeptAlive
 	12, // 18: topo.cell.v1.RegisterTabletRequest.registration:type_name -> topo.cell.v1.Registration
 	16, // 19: topo.cell.v1.RegisterTabletResponse.registered:type_name -> topo.cell.v1.Registered
-	51, // 20: topo.cell.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
-	50, // 21: topo.cell.v1.WatchTabletsRequest.tablet_types:type_name -> topo.data.v1.TabletType
-	52, // 22: topo.cell.v1.BackendStatus.unreachable_since:type_name -> google.protobuf.Timestamp
-	49, // 23: topo.cell.v1.TabletChange.tablet:type_name -> topo.data.v1.Tablet
-	0,  // 24: topo.cell.v1.WatchTabletsResponse.kind:type_name -> topo.cell.v1.WatchMessageKind
-	27, // 25: topo.cell.v1.WatchTabletsResponse.changes:type_name -> topo.cell.v1.TabletChange
-	26, // 26: topo.cell.v1.WatchTabletsResponse.backend:type_name -> topo.cell.v1.BackendStatus
-	53, // 27: topo.cell.v1.GetShardReplicationResponse.shard_replication:type_name -> topo.data.v1.ShardReplication
-	54, // 28: topo.cell.v1.GetSrvKeyspaceResponse.srv_keyspace:type_name -> topo.data.v1.SrvKeyspace
-	54, // 29: topo.cell.v1.UpdateSrvKeyspaceRequest.srv_keyspace:type_name -> topo.data.v1.SrvKeyspace
-	0,  // 30: topo.cell.v1.WatchSrvKeyspaceResponse.kind:type_name -> topo.cell.v1.WatchMessageKind
-	54, // 31: topo.cell.v1.WatchSrvKeyspaceResponse.srv_keyspace:type_name -> topo.data.v1.SrvKeyspace
-	26, // 32: topo.cell.v1.WatchSrvKeyspaceResponse.backend:type_name -> topo.cell.v1.BackendStatus
-	0,  // 33: topo.cell.v1.WatchSrvVSchemaResponse.kind:type_name -> topo.cell.v1.WatchMessageKind
-	26, // 34: topo.cell.v1.WatchSrvVSchemaResponse.backend:type_name -> topo.cell.v1.BackendStatus
-	1,  // 35: topo.cell.v1.CellTopoService.CreateTablet:input_type -> topo.cell.v1.CreateTabletRequest
-	3,  // 36: topo.cell.v1.CellTopoService.GetTablet:input_type -> topo.cell.v1.GetTabletRequest
-	5,  // 37: topo.cell.v1.CellTopoService.ListTablets:input_type -> topo.cell.v1.ListTabletsRequest
-	8,  // 38: topo.cell.v1.CellTopoService.UpdateTabletFields:input_type -> topo.cell.v1.UpdateTabletFieldsRequest
-	10, // 39: topo.cell.v1.CellTopoService.DeleteTablet:input_type -> topo.cell.v1.DeleteTabletRequest
-	15, // 40: topo.cell.v1.CellTopoService.Register:input_type -> topo.cell.v1.RegisterRequest
-	19, // 41: topo.cell.v1.CellTopoService.RegisterTablet:input_type -> topo.cell.v1.RegisterTabletRequest
-	21, // 42: topo.cell.v1.CellTopoService.KeepAlive:input_type -> topo.cell.v1.KeepAliveRequest
-	23, // 43: topo.cell.v1.CellTopoService.Unregister:input_type -> topo.cell.v1.UnregisterRequest
-	25, // 44: topo.cell.v1.CellTopoService.WatchTablets:input_type -> topo.cell.v1.WatchTabletsRequest
-	29, // 45: topo.cell.v1.CellTopoService.GetShardReplication:input_type -> topo.cell.v1.GetShardReplicationRequest
-	31, // 46: topo.cell.v1.CellTopoService.GetSrvKeyspace:input_type -> topo.cell.v1.GetSrvKeyspaceRequest
-	33, // 47: topo.cell.v1.CellTopoService.ListSrvKeyspaces:input_type -> topo.cell.v1.ListSrvKeyspacesRequest
-	35, // 48: topo.cell.v1.CellTopoService.UpdateSrvKeyspace:input_type -> topo.cell.v1.UpdateSrvKeyspaceRequest
-	37, // 49: topo.cell.v1.CellTopoService.DeleteSrvKeyspace:input_type -> topo.cell.v1.DeleteSrvKeyspaceRequest
-	39, // 50: topo.cell.v1.CellTopoService.WatchSrvKeyspace:input_type -> topo.cell.v1.WatchSrvKeyspaceRequest
-	41, // 51: topo.cell.v1.CellTopoService.GetSrvVSchema:input_type -> topo.cell.v1.GetSrvVSchemaRequest
-	43, // 52: topo.cell.v1.CellTopoService.UpdateSrvVSchema:input_type -> topo.cell.v1.UpdateSrvVSchemaRequest
-	45, // 53: topo.cell.v1.CellTopoService.WatchSrvVSchema:input_type -> topo.cell.v1.WatchSrvVSchemaRequest
-	2,  // 54: topo.cell.v1.CellTopoService.CreateTablet:output_type -> topo.cell.v1.CreateTabletResponse
-	4,  // 55: topo.cell.v1.CellTopoService.GetTablet:output_type -> topo.cell.v1.GetTabletResponse
-	7,  // 56: topo.cell.v1.CellTopoService.ListTablets:output_type -> topo.cell.v1.ListTabletsResponse
-	9,  // 57: topo.cell.v1.CellTopoService.UpdateTabletFields:output_type -> topo.cell.v1.UpdateTabletFieldsResponse
-	11, // 58: topo.cell.v1.CellTopoService.DeleteTablet:output_type -> topo.cell.v1.DeleteTabletResponse
-	18, // 59: topo.cell.v1.CellTopoService.Register:output_type -> topo.cell.v1.RegisterResponse
-	20, // 60: topo.cell.v1.CellTopoService.RegisterTablet:output_type -> topo.cell.v1.RegisterTabletResponse
-	22, // 61: topo.cell.v1.CellTopoService.KeepAlive:output_type -> topo.cell.v1.KeepAliveResponse
-	24, // 62: topo.cell.v1.CellTopoService.Unregister:output_type -> topo.cell.v1.UnregisterResponse
-	28, // 63: topo.cell.v1.CellTopoService.WatchTablets:output_type -> topo.cell.v1.WatchTabletsResponse
-	30, // 64: topo.cell.v1.CellTopoService.GetShardReplication:output_type -> topo.cell.v1.GetShardReplicationResponse
-	32, // 65: topo.cell.v1.CellTopoService.GetSrvKeyspace:output_type -> topo.cell.v1.GetSrvKeyspaceResponse
-	34, // 66: topo.cell.v1.CellTopoService.ListSrvKeyspaces:output_type -> topo.cell.v1.ListSrvKeyspacesResponse
-	36, // 67: topo.cell.v1.CellTopoService.UpdateSrvKeyspace:output_type -> topo.cell.v1.UpdateSrvKeyspaceResponse
-	38, // 68: topo.cell.v1.CellTopoService.DeleteSrvKeyspace:output_type -> topo.cell.v1.DeleteSrvKeyspaceResponse
-	40, // 69: topo.cell.v1.CellTopoService.WatchSrvKeyspace:output_type -> topo.cell.v1.WatchSrvKeyspaceResponse
-	42, // 70: topo.cell.v1.CellTopoService.GetSrvVSchema:output_type -> topo.cell.v1.GetSrvVSchemaResponse
-	44, // 71: topo.cell.v1.CellTopoService.UpdateSrvVSchema:output_type -> topo.cell.v1.UpdateSrvVSchemaResponse
-	46, // 72: topo.cell.v1.CellTopoService.WatchSrvVSchema:output_type -> topo.cell.v1.WatchSrvVSchemaResponse
-	54, // [54:73] is the sub-list for method output_type
-	35, // [35:54] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	50, // 20: topo.cell.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
+	49, // 21: topo.cell.v1.WatchTabletsRequest.tablet_types:type_name -> topo.data.v1.TabletType
+	48, // 22: topo.cell.v1.TabletChange.tablet:type_name -> topo.data.v1.Tablet
+	0,  // 23: topo.cell.v1.WatchTabletsResponse.kind:type_name -> topo.cell.v1.WatchMessageKind
+	26, // 24: topo.cell.v1.WatchTabletsResponse.changes:type_name -> topo.cell.v1.TabletChange
+	51, // 25: topo.cell.v1.WatchTabletsResponse.backend:type_name -> topo.watch.v1.BackendStatus
+	52, // 26: topo.cell.v1.GetShardReplicationResponse.shard_replication:type_name -> topo.data.v1.ShardReplication
+	53, // 27: topo.cell.v1.GetSrvKeyspaceResponse.srv_keyspace:type_name -> topo.data.v1.SrvKeyspace
+	53, // 28: topo.cell.v1.UpdateSrvKeyspaceRequest.srv_keyspace:type_name -> topo.data.v1.SrvKeyspace
+	0,  // 29: topo.cell.v1.WatchSrvKeyspaceResponse.kind:type_name -> topo.cell.v1.WatchMessageKind
+	53, // 30: topo.cell.v1.WatchSrvKeyspaceResponse.srv_keyspace:type_name -> topo.data.v1.SrvKeyspace
+	51, // 31: topo.cell.v1.WatchSrvKeyspaceResponse.backend:type_name -> topo.watch.v1.BackendStatus
+	0,  // 32: topo.cell.v1.WatchSrvVSchemaResponse.kind:type_name -> topo.cell.v1.WatchMessageKind
+	51, // 33: topo.cell.v1.WatchSrvVSchemaResponse.backend:type_name -> topo.watch.v1.BackendStatus
+	1,  // 34: topo.cell.v1.CellTopoService.CreateTablet:input_type -> topo.cell.v1.CreateTabletRequest
+	3,  // 35: topo.cell.v1.CellTopoService.GetTablet:input_type -> topo.cell.v1.GetTabletRequest
+	5,  // 36: topo.cell.v1.CellTopoService.ListTablets:input_type -> topo.cell.v1.ListTabletsRequest
+	8,  // 37: topo.cell.v1.CellTopoService.UpdateTabletFields:input_type -> topo.cell.v1.UpdateTabletFieldsRequest
+	10, // 38: topo.cell.v1.CellTopoService.DeleteTablet:input_type -> topo.cell.v1.DeleteTabletRequest
+	15, // 39: topo.cell.v1.CellTopoService.Register:input_type -> topo.cell.v1.RegisterRequest
+	19, // 40: topo.cell.v1.CellTopoService.RegisterTablet:input_type -> topo.cell.v1.RegisterTabletRequest
+	21, // 41: topo.cell.v1.CellTopoService.KeepAlive:input_type -> topo.cell.v1.KeepAliveRequest
+	23, // 42: topo.cell.v1.CellTopoService.Unregister:input_type -> topo.cell.v1.UnregisterRequest
+	25, // 43: topo.cell.v1.CellTopoService.WatchTablets:input_type -> topo.cell.v1.WatchTabletsRequest
+	28, // 44: topo.cell.v1.CellTopoService.GetShardReplication:input_type -> topo.cell.v1.GetShardReplicationRequest
+	30, // 45: topo.cell.v1.CellTopoService.GetSrvKeyspace:input_type -> topo.cell.v1.GetSrvKeyspaceRequest
+	32, // 46: topo.cell.v1.CellTopoService.ListSrvKeyspaces:input_type -> topo.cell.v1.ListSrvKeyspacesRequest
+	34, // 47: topo.cell.v1.CellTopoService.UpdateSrvKeyspace:input_type -> topo.cell.v1.UpdateSrvKeyspaceRequest
+	36, // 48: topo.cell.v1.CellTopoService.DeleteSrvKeyspace:input_type -> topo.cell.v1.DeleteSrvKeyspaceRequest
+	38, // 49: topo.cell.v1.CellTopoService.WatchSrvKeyspace:input_type -> topo.cell.v1.WatchSrvKeyspaceRequest
+	40, // 50: topo.cell.v1.CellTopoService.GetSrvVSchema:input_type -> topo.cell.v1.GetSrvVSchemaRequest
+	42, // 51: topo.cell.v1.CellTopoService.UpdateSrvVSchema:input_type -> topo.cell.v1.UpdateSrvVSchemaRequest
+	44, // 52: topo.cell.v1.CellTopoService.WatchSrvVSchema:input_type -> topo.cell.v1.WatchSrvVSchemaRequest
+	2,  // 53: topo.cell.v1.CellTopoService.CreateTablet:output_type -> topo.cell.v1.CreateTabletResponse
+	4,  // 54: topo.cell.v1.CellTopoService.GetTablet:output_type -> topo.cell.v1.GetTabletResponse
+	7,  // 55: topo.cell.v1.CellTopoService.ListTablets:output_type -> topo.cell.v1.ListTabletsResponse
+	9,  // 56: topo.cell.v1.CellTopoService.UpdateTabletFields:output_type -> topo.cell.v1.UpdateTabletFieldsResponse
+	11, // 57: topo.cell.v1.CellTopoService.DeleteTablet:output_type -> topo.cell.v1.DeleteTabletResponse
+	18, // 58: topo.cell.v1.CellTopoService.Register:output_type -> topo.cell.v1.RegisterResponse
+	20, // 59: topo.cell.v1.CellTopoService.RegisterTablet:output_type -> topo.cell.v1.RegisterTabletResponse
+	22, // 60: topo.cell.v1.CellTopoService.KeepAlive:output_type -> topo.cell.v1.KeepAliveResponse
+	24, // 61: topo.cell.v1.CellTopoService.Unregister:output_type -> topo.cell.v1.UnregisterResponse
+	27, // 62: topo.cell.v1.CellTopoService.WatchTablets:output_type -> topo.cell.v1.WatchTabletsResponse
+	29, // 63: topo.cell.v1.CellTopoService.GetShardReplication:output_type -> topo.cell.v1.GetShardReplicationResponse
+	31, // 64: topo.cell.v1.CellTopoService.GetSrvKeyspace:output_type -> topo.cell.v1.GetSrvKeyspaceResponse
+	33, // 65: topo.cell.v1.CellTopoService.ListSrvKeyspaces:output_type -> topo.cell.v1.ListSrvKeyspacesResponse
+	35, // 66: topo.cell.v1.CellTopoService.UpdateSrvKeyspace:output_type -> topo.cell.v1.UpdateSrvKeyspaceResponse
+	37, // 67: topo.cell.v1.CellTopoService.DeleteSrvKeyspace:output_type -> topo.cell.v1.DeleteSrvKeyspaceResponse
+	39, // 68: topo.cell.v1.CellTopoService.WatchSrvKeyspace:output_type -> topo.cell.v1.WatchSrvKeyspaceResponse
+	41, // 69: topo.cell.v1.CellTopoService.GetSrvVSchema:output_type -> topo.cell.v1.GetSrvVSchemaResponse
+	43, // 70: topo.cell.v1.CellTopoService.UpdateSrvVSchema:output_type -> topo.cell.v1.UpdateSrvVSchemaResponse
+	45, // 71: topo.cell.v1.CellTopoService.WatchSrvVSchema:output_type -> topo.cell.v1.WatchSrvVSchemaResponse
+	53, // [53:72] is the sub-list for method output_type
+	34, // [34:53] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_topo_cell_v1_cell_proto_init() }
@@ -2914,14 +2854,14 @@ func file_topo_cell_v1_cell_proto_init() {
 		(*RegisterResponse_Registered)(nil),
 		(*RegisterResponse_KeptAlive)(nil),
 	}
-	file_topo_cell_v1_cell_proto_msgTypes[26].OneofWrappers = []any{}
+	file_topo_cell_v1_cell_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_topo_cell_v1_cell_proto_rawDesc), len(file_topo_cell_v1_cell_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   48,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -11,6 +11,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
 	sync "sync"
+	v1 "topo/go/gen/topo/watch/v1"
 	unsafe "unsafe"
 )
 
@@ -1049,7 +1050,10 @@ type WatchResponse struct {
 	Contents []byte                 `protobuf:"bytes,1,opt,name=contents,proto3" json:"contents,omitempty"`
 	Version  int64                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	// True for the first message: the value when the watch started.
-	Current       bool `protobuf:"varint,3,opt,name=current,proto3" json:"current,omitempty"`
+	Current bool `protobuf:"varint,3,opt,name=current,proto3" json:"current,omitempty"`
+	// Set only on a status message (no contents, version 0): whether the server reaches its
+	// backend. Sent when that changes, and after the first message while it does not.
+	Backend       *v1.BackendStatus `protobuf:"bytes,4,opt,name=backend,proto3" json:"backend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1103,6 +1107,13 @@ func (x *WatchResponse) GetCurrent() bool {
 		return x.Current
 	}
 	return false
+}
+
+func (x *WatchResponse) GetBackend() *v1.BackendStatus {
+	if x != nil {
+		return x.Backend
+	}
+	return nil
 }
 
 type WatchRecursiveRequest struct {
@@ -1229,12 +1240,21 @@ func (x *Change) GetVersion() int64 {
 
 type WatchRecursiveResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The snapshot (first message, unless resuming) or one transaction's changes.
+	// The snapshot (first messages, unless resuming), or whole transactions' changes in
+	// revision order, each change with its own version: one transaction, or every one the
+	// subscriber missed while it was behind. No changes: a bookmark (or a status message).
 	Changes []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// Revision the message brings the subscriber up to.
 	Revision int64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
-	// True for the snapshot message; what follows are changes after it.
-	Snapshot      bool `protobuf:"varint,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// True for the snapshot's messages; what follows are changes after it.
+	Snapshot bool `protobuf:"varint,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// The snapshot, or one transaction too large for one message, continues in the next
+	// message: apply the parts together. No message carries more than 512 KiB of changes.
+	Continued bool `protobuf:"varint,4,opt,name=continued,proto3" json:"continued,omitempty"`
+	// How many whole transactions the changes hold (0 for the snapshot and bookmarks).
+	Transactions int32 `protobuf:"varint,5,opt,name=transactions,proto3" json:"transactions,omitempty"`
+	// Set only on a status message: whether the server reaches its backend.
+	Backend       *v1.BackendStatus `protobuf:"bytes,6,opt,name=backend,proto3" json:"backend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1290,11 +1310,32 @@ func (x *WatchRecursiveResponse) GetSnapshot() bool {
 	return false
 }
 
+func (x *WatchRecursiveResponse) GetContinued() bool {
+	if x != nil {
+		return x.Continued
+	}
+	return false
+}
+
+func (x *WatchRecursiveResponse) GetTransactions() int32 {
+	if x != nil {
+		return x.Transactions
+	}
+	return 0
+}
+
+func (x *WatchRecursiveResponse) GetBackend() *v1.BackendStatus {
+	if x != nil {
+		return x.Backend
+	}
+	return nil
+}
+
 var File_topo_path_v1_path_proto protoreflect.FileDescriptor
 
 const file_topo_path_v1_path_proto_rawDesc = "" +
 	"\n" +
-	"\x17topo/path/v1/path.proto\x12\ftopo.path.v1\"\x10\n" +
+	"\x17topo/path/v1/path.proto\x12\ftopo.path.v1\x1a\x19topo/watch/v1/watch.proto\"\x10\n" +
 	"\x0eGetRootRequest\"?\n" +
 	"\x0fGetRootResponse\x12\x12\n" +
 	"\x04root\x18\x01 \x01(\tR\x04root\x12\x18\n" +
@@ -1343,11 +1384,12 @@ const file_topo_path_v1_path_proto_rawDesc = "" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\"\x10\n" +
 	"\x0eDeleteResponse\"\"\n" +
 	"\fWatchRequest\x12\x12\n" +
-	"\x04path\x18\x01 \x01(\tR\x04path\"_\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\"\x97\x01\n" +
 	"\rWatchResponse\x12\x1a\n" +
 	"\bcontents\x18\x01 \x01(\fR\bcontents\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x18\n" +
-	"\acurrent\x18\x03 \x01(\bR\acurrent\"P\n" +
+	"\acurrent\x18\x03 \x01(\bR\acurrent\x126\n" +
+	"\abackend\x18\x04 \x01(\v2\x1c.topo.watch.v1.BackendStatusR\abackend\"P\n" +
 	"\x15WatchRecursiveRequest\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12#\n" +
 	"\rfrom_revision\x18\x02 \x01(\x03R\ffromRevision\"\x80\x01\n" +
@@ -1355,11 +1397,14 @@ const file_topo_path_v1_path_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.topo.path.v1.ChangeTypeR\x04type\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1a\n" +
 	"\bcontents\x18\x03 \x01(\fR\bcontents\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x03R\aversion\"\x80\x01\n" +
+	"\aversion\x18\x04 \x01(\x03R\aversion\"\xfa\x01\n" +
 	"\x16WatchRecursiveResponse\x12.\n" +
 	"\achanges\x18\x01 \x03(\v2\x14.topo.path.v1.ChangeR\achanges\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x03R\brevision\x12\x1a\n" +
-	"\bsnapshot\x18\x03 \x01(\bR\bsnapshot*V\n" +
+	"\bsnapshot\x18\x03 \x01(\bR\bsnapshot\x12\x1c\n" +
+	"\tcontinued\x18\x04 \x01(\bR\tcontinued\x12\"\n" +
+	"\ftransactions\x18\x05 \x01(\x05R\ftransactions\x126\n" +
+	"\abackend\x18\x06 \x01(\v2\x1c.topo.watch.v1.BackendStatusR\abackend*V\n" +
 	"\tEntryType\x12\x1a\n" +
 	"\x16ENTRY_TYPE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fENTRY_TYPE_FILE\x10\x01\x12\x18\n" +
@@ -1423,38 +1468,41 @@ var file_topo_path_v1_path_proto_goTypes = []any{
 	(*WatchRecursiveRequest)(nil),  // 22: topo.path.v1.WatchRecursiveRequest
 	(*Change)(nil),                 // 23: topo.path.v1.Change
 	(*WatchRecursiveResponse)(nil), // 24: topo.path.v1.WatchRecursiveResponse
+	(*v1.BackendStatus)(nil),       // 25: topo.watch.v1.BackendStatus
 }
 var file_topo_path_v1_path_proto_depIdxs = []int32{
 	0,  // 0: topo.path.v1.DirEntry.type:type_name -> topo.path.v1.EntryType
 	4,  // 1: topo.path.v1.ListDirResponse.entries:type_name -> topo.path.v1.DirEntry
 	12, // 2: topo.path.v1.ListResponse.kvs:type_name -> topo.path.v1.KeyValue
-	1,  // 3: topo.path.v1.Change.type:type_name -> topo.path.v1.ChangeType
-	23, // 4: topo.path.v1.WatchRecursiveResponse.changes:type_name -> topo.path.v1.Change
-	2,  // 5: topo.path.v1.PathService.GetRoot:input_type -> topo.path.v1.GetRootRequest
-	5,  // 6: topo.path.v1.PathService.ListDir:input_type -> topo.path.v1.ListDirRequest
-	7,  // 7: topo.path.v1.PathService.Get:input_type -> topo.path.v1.GetRequest
-	9,  // 8: topo.path.v1.PathService.GetVersion:input_type -> topo.path.v1.GetVersionRequest
-	11, // 9: topo.path.v1.PathService.List:input_type -> topo.path.v1.ListRequest
-	14, // 10: topo.path.v1.PathService.Create:input_type -> topo.path.v1.CreateRequest
-	16, // 11: topo.path.v1.PathService.Update:input_type -> topo.path.v1.UpdateRequest
-	18, // 12: topo.path.v1.PathService.Delete:input_type -> topo.path.v1.DeleteRequest
-	20, // 13: topo.path.v1.PathService.Watch:input_type -> topo.path.v1.WatchRequest
-	22, // 14: topo.path.v1.PathService.WatchRecursive:input_type -> topo.path.v1.WatchRecursiveRequest
-	3,  // 15: topo.path.v1.PathService.GetRoot:output_type -> topo.path.v1.GetRootResponse
-	6,  // 16: topo.path.v1.PathService.ListDir:output_type -> topo.path.v1.ListDirResponse
-	8,  // 17: topo.path.v1.PathService.Get:output_type -> topo.path.v1.GetResponse
-	10, // 18: topo.path.v1.PathService.GetVersion:output_type -> topo.path.v1.GetVersionResponse
-	13, // 19: topo.path.v1.PathService.List:output_type -> topo.path.v1.ListResponse
-	15, // 20: topo.path.v1.PathService.Create:output_type -> topo.path.v1.CreateResponse
-	17, // 21: topo.path.v1.PathService.Update:output_type -> topo.path.v1.UpdateResponse
-	19, // 22: topo.path.v1.PathService.Delete:output_type -> topo.path.v1.DeleteResponse
-	21, // 23: topo.path.v1.PathService.Watch:output_type -> topo.path.v1.WatchResponse
-	24, // 24: topo.path.v1.PathService.WatchRecursive:output_type -> topo.path.v1.WatchRecursiveResponse
-	15, // [15:25] is the sub-list for method output_type
-	5,  // [5:15] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	25, // 3: topo.path.v1.WatchResponse.backend:type_name -> topo.watch.v1.BackendStatus
+	1,  // 4: topo.path.v1.Change.type:type_name -> topo.path.v1.ChangeType
+	23, // 5: topo.path.v1.WatchRecursiveResponse.changes:type_name -> topo.path.v1.Change
+	25, // 6: topo.path.v1.WatchRecursiveResponse.backend:type_name -> topo.watch.v1.BackendStatus
+	2,  // 7: topo.path.v1.PathService.GetRoot:input_type -> topo.path.v1.GetRootRequest
+	5,  // 8: topo.path.v1.PathService.ListDir:input_type -> topo.path.v1.ListDirRequest
+	7,  // 9: topo.path.v1.PathService.Get:input_type -> topo.path.v1.GetRequest
+	9,  // 10: topo.path.v1.PathService.GetVersion:input_type -> topo.path.v1.GetVersionRequest
+	11, // 11: topo.path.v1.PathService.List:input_type -> topo.path.v1.ListRequest
+	14, // 12: topo.path.v1.PathService.Create:input_type -> topo.path.v1.CreateRequest
+	16, // 13: topo.path.v1.PathService.Update:input_type -> topo.path.v1.UpdateRequest
+	18, // 14: topo.path.v1.PathService.Delete:input_type -> topo.path.v1.DeleteRequest
+	20, // 15: topo.path.v1.PathService.Watch:input_type -> topo.path.v1.WatchRequest
+	22, // 16: topo.path.v1.PathService.WatchRecursive:input_type -> topo.path.v1.WatchRecursiveRequest
+	3,  // 17: topo.path.v1.PathService.GetRoot:output_type -> topo.path.v1.GetRootResponse
+	6,  // 18: topo.path.v1.PathService.ListDir:output_type -> topo.path.v1.ListDirResponse
+	8,  // 19: topo.path.v1.PathService.Get:output_type -> topo.path.v1.GetResponse
+	10, // 20: topo.path.v1.PathService.GetVersion:output_type -> topo.path.v1.GetVersionResponse
+	13, // 21: topo.path.v1.PathService.List:output_type -> topo.path.v1.ListResponse
+	15, // 22: topo.path.v1.PathService.Create:output_type -> topo.path.v1.CreateResponse
+	17, // 23: topo.path.v1.PathService.Update:output_type -> topo.path.v1.UpdateResponse
+	19, // 24: topo.path.v1.PathService.Delete:output_type -> topo.path.v1.DeleteResponse
+	21, // 25: topo.path.v1.PathService.Watch:output_type -> topo.path.v1.WatchResponse
+	24, // 26: topo.path.v1.PathService.WatchRecursive:output_type -> topo.path.v1.WatchRecursiveResponse
+	17, // [17:27] is the sub-list for method output_type
+	7,  // [7:17] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_topo_path_v1_path_proto_init() }

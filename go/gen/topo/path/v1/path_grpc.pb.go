@@ -68,8 +68,10 @@ type PathServiceClient interface {
 	// Deletes a file, optionally only at a version.
 	Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*DeleteResponse, error)
 	// The current value of a file, then each change. Ends with NOT_FOUND when deleted.
+	// Status messages say when the server cannot reach its backend, and when it can again.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
-	// Every file under a directory, then each change, grouped by transaction.
+	// Every file under a directory, then each change, grouped by transaction; snapshots and
+	// large transactions come in parts (`continued`).
 	WatchRecursive(ctx context.Context, in *WatchRecursiveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRecursiveResponse], error)
 }
 
@@ -236,8 +238,10 @@ type PathServiceServer interface {
 	// Deletes a file, optionally only at a version.
 	Delete(context.Context, *DeleteRequest) (*DeleteResponse, error)
 	// The current value of a file, then each change. Ends with NOT_FOUND when deleted.
+	// Status messages say when the server cannot reach its backend, and when it can again.
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
-	// Every file under a directory, then each change, grouped by transaction.
+	// Every file under a directory, then each change, grouped by transaction; snapshots and
+	// large transactions come in parts (`continued`).
 	WatchRecursive(*WatchRecursiveRequest, grpc.ServerStreamingServer[WatchRecursiveResponse]) error
 	mustEmbedUnimplementedPathServiceServer()
 }

@@ -46,7 +46,7 @@ describe('global-topo through the real grpcurl', () => {
     expect(created.code).toBe(0);
     const version = JSON.parse(created.stdout).version as string;
     const got = await grpcurl(topo.address, ['topo.global.v1.GlobalTopoService/GetKeyspace'], { data: { name: 'commerce' } });
-    expect(JSON.parse(got.stdout)).toEqual({ keyspace: { durabilityPolicy: 'semi_sync' }, version });
+    expect(JSON.parse(got.stdout)).toEqual({ keyspace: { durabilityPolicy: 'semi_sync', sidecarDbName: '_vt' }, version });
     const bad = await grpcurl(topo.address, ['topo.global.v1.GlobalTopoService/CreateKeyspace'], { data: { name: 'a/b' } });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('InvalidArgument');

@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps etcd-server openssl tools runtime proto lint typecheck build test bench bench-quick drills up demo reset clean go-tools proto-go test-go
+.PHONY: all deps etcd-server openssl tools runtime proto lint typecheck build test bench bench-quick drills up demo reset clean go-tools proto-go test-go vitess-e2e
 
 all: test
 
@@ -126,8 +126,15 @@ proto-go: runtime go-tools
 test-go: runtime proto go-tools
 	rm -rf $(GO_STUBS_CHECK) && $(NPX) buf generate --template buf.gen.go.yaml -o $(GO_STUBS_CHECK)
 	@diff -r $(GO_STUBS_CHECK)/go/gen go/gen >/dev/null || { echo "go/gen is stale: run make proto-go and commit it" >&2; exit 1; }
-	@test -z "$$(cd go && gofmt -l grpctopo cmd internal)" || { echo "gofmt: $$(cd go && gofmt -l grpctopo cmd internal)" >&2; exit 1; }
+	@test -z "$$(cd go && gofmt -l grpctopo cmd internal e2e)" || { echo "gofmt: $$(cd go && gofmt -l grpctopo cmd internal e2e)" >&2; exit 1; }
 	cd go && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+# Vitess's vtctld and vtgate (built with the plugin) and vtctldclient, from vitess.io/vitess
+# v0.24.4, driven through an operator's flow against the services on etcd, run as an
+# unprivileged user. Not part of make test: the builds link most of Vitess (several
+# CPU-minutes each on 2 cores).
+vitess-e2e: runtime proto
+	cd go && $(GO) vet -tags vitess_e2e ./... && $(GO) test -tags vitess_e2e -count=1 -v -timeout 30m ./e2e/
 
 # Store figures, then watch fan-out (steady and a burst of 100 changes, cell-topo against raw
 # etcd watchers and etcd's grpc-proxy, each twice) and registration against raw etcd (about

@@ -332,8 +332,10 @@ describe('topoctl', () => {
       expect((await topoctl('vschema', 'get', 'ks')).code).toBe(1); // nothing saved
 
       expect(await ok('vschema', 'apply', 'ks', '-f', join(dir, 'vschema.json'))).toMatch(/^saved the vschema \(version \d+\)\n$/);
-      expect(JSON.parse(await ok('vschema', 'get', 'ks'))).toEqual(vschema);
-      expect(JSON.parse(await ok('vschema', 'get', 'ks', '--json'))).toMatchObject({ keyspace: 'ks', json: vschema });
+      // Saved as Vitess's binary vschema.Keyspace, printed back as proto3 JSON (camelCase names).
+      const printed = { sharded: true, vindexes: { hash: { type: 'hash' } }, tables: { customer: { columnVindexes: [{ column: 'id', name: 'hash' }] } } };
+      expect(JSON.parse(await ok('vschema', 'get', 'ks'))).toEqual(printed);
+      expect(JSON.parse(await ok('vschema', 'get', 'ks', '--json'))).toMatchObject({ keyspace: 'ks', json: printed });
 
       const broken = await topoctl('vschema', 'apply', 'ks', '--file', join(dir, 'broken.json'));
       expect(broken.code).toBe(2);
@@ -343,7 +345,10 @@ describe('topoctl', () => {
       const rules = { rules: [{ from_table: 'customer@replica', to_tables: ['ks.customer'] }] };
       writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));
       const saved = await ok('routing-rules', 'apply', '--file', join(dir, 'rules.json'), '--json');
-      expect(JSON.parse(await ok('routing-rules', 'get', '--json'))).toEqual({ version: JSON.parse(saved).version, json: rules });
+      expect(JSON.parse(await ok('routing-rules', 'get', '--json'))).toEqual({
+        version: JSON.parse(saved).version,
+        json: { rules: [{ fromTable: 'customer@replica', toTables: ['ks.customer'] }] },
+      });
       const stale = await topoctl('routing-rules', 'apply', '--file', join(dir, 'rules.json'), '--version', '1');
       expect(stale.code).toBe(1);
       expect(stale.stderr).toMatch(/^error: FAILED_PRECONDITION: /);

@@ -1,12 +1,22 @@
 import { readFileSync } from 'node:fs';
+import { vschema as vschemapb } from '../../proto';
 import { parseVersion } from './argument-values';
 import { UsageError, type Command, type CommandContext, type CommandGroup, type OptionSpecs } from './command';
 
 /**
  * VSchema and routing rules, written from a file as vtctldclient's ApplyVSchema and
- * ApplyRoutingRules do. The global topology stores them byte for byte and the serving graph
- * rebuild reads a JSON object, so a file must hold one JSON object; it is saved as given.
+ * ApplyRoutingRules do: the file holds one JSON object (Vitess's field names, or their
+ * camelCase JSON names), saved as the binary `vschema.Keyspace` / `vschema.RoutingRules`
+ * Vitess stores, and printed back as proto3 JSON.
  */
+
+/** A vschema message type: JSON in, binary out, and back. */
+interface VSchemaCodec {
+  fromJSON(value: unknown): object;
+  encode(message: never): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): object;
+  toJSON(message: never): unknown;
+}
 
 const APPLY_OPTIONS: OptionSpecs = {
   file: { type: 'string', short: 'f', value: 'FILE', description: "a JSON file, '-' for stdin (required)" },
@@ -33,8 +43,13 @@ function readJsonObject(ctx: CommandContext): { bytes: Buffer; value: unknown } 
   return { bytes, value };
 }
 
-/** Stored bytes as JSON when they are JSON, else as base64 (a binary proto written by Vitess). */
-function stored(bytes: Buffer): { json: unknown } | { base64: string } {
+/** Stored bytes as JSON: the decoded message, else JSON saved by an earlier release, else base64. */
+function stored(bytes: Buffer, codec: VSchemaCodec): { json: unknown } | { base64: string } {
+  try {
+    return { json: codec.toJSON(codec.decode(bytes) as never) };
+  } catch {
+    // Not this message: maybe JSON stored before vschemas were binary.
+  }
   try {
     return { json: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) };
   } catch {
@@ -42,24 +57,33 @@ function stored(bytes: Buffer): { json: unknown } | { base64: string } {
   }
 }
 
-function printStored(ctx: CommandContext, what: Record<string, unknown>, bytes: Buffer, version: string): void {
-  const value = stored(bytes);
+function printStored(ctx: CommandContext, what: Record<string, unknown>, bytes: Buffer, version: string, codec: VSchemaCodec): void {
+  const value = stored(bytes, codec);
   ctx.out.result({ ...what, version, ...value }, () => {
     if ('json' in value) ctx.out.printJson(value.json);
     else ctx.out.line(`(binary, ${bytes.length} bytes; --json shows it in base64)`);
   });
 }
 
-function apply(name: string, summary: string, what: string, save: (ctx: CommandContext, bytes: Buffer, version: string) => Promise<string>, args: Command['args'], examples: string[]): Command {
+function apply(
+  name: string,
+  summary: string,
+  what: string,
+  codec: VSchemaCodec,
+  save: (ctx: CommandContext, bytes: Buffer, version: string) => Promise<string>,
+  args: Command['args'],
+  examples: string[],
+): Command {
   return {
     name,
     summary,
-    description: `${what} must be one JSON object; it is saved byte for byte. Rebuild the cells' SrvVSchema afterwards (topoctl rebuild vschema).`,
+    description: `${what} must be one JSON object; it is saved as Vitess's binary message. Rebuild the cells' SrvVSchema afterwards (topoctl rebuild vschema).`,
     args,
     options: APPLY_OPTIONS,
     examples,
     async run(ctx) {
-      const { bytes, value } = readJsonObject(ctx);
+      const { value } = readJsonObject(ctx);
+      const bytes = Buffer.from(codec.encode(codec.fromJSON(value) as never).finish());
       const version = ctx.string('version') === undefined ? '0' : parseVersion(ctx.required('version'), 'version');
       if (ctx.flag('dry-run')) {
         ctx.out.result({ dryRun: true, value }, () => {
@@ -87,13 +111,14 @@ export const vschemaCommands: CommandGroup = {
         const keyspace = ctx.args[0];
         const g = ctx.topo.global;
         const res = await ctx.topo.call(g.getVSchema.bind(g), { keyspace });
-        printStored(ctx, { keyspace }, res.vschema, res.version);
+        printStored(ctx, { keyspace }, res.vschema, res.version, vschemapb.Keyspace);
       },
     },
     apply(
       'apply',
       "Save a keyspace's VSchema from a JSON file",
       'the vschema',
+      vschemapb.Keyspace,
       async (ctx, vschema, version) => {
         const g = ctx.topo.global;
         return (await ctx.topo.call(g.saveVSchema.bind(g), { keyspace: ctx.args[0], vschema, version })).version;
@@ -127,13 +152,14 @@ export const routingRulesCommands: CommandGroup = {
       async run(ctx) {
         const g = ctx.topo.global;
         const res = await ctx.topo.call(g.getRoutingRules.bind(g), {});
-        printStored(ctx, {}, res.routingRules, res.version);
+        printStored(ctx, {}, res.routingRules, res.version, vschemapb.RoutingRules);
       },
     },
     apply(
       'apply',
       'Save the routing rules from a JSON file',
       'the routing rules',
+      vschemapb.RoutingRules,
       async (ctx, routingRules, version) => {
         const g = ctx.topo.global;
         return (await ctx.topo.call(g.saveRoutingRules.bind(g), { routingRules, version })).version;

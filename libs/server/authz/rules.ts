@@ -116,6 +116,8 @@ const CELL: Record<string, Rule> = {
 };
 
 const PATH: Record<string, Rule> = {
+  // Where the service's keys live: what a Vitess topo.Conn asks for when it connects.
+  GetRoot: read,
   ListDir: read,
   Get: read,
   GetVersion: read,

@@ -403,8 +403,11 @@ func (x *TabletRecord) GetAlive() bool {
 }
 
 type ListTabletsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tablets       []*TabletRecord        `protobuf:"bytes,1,rep,name=tablets,proto3" json:"tablets,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Tablets []*TabletRecord        `protobuf:"bytes,1,rep,name=tablets,proto3" json:"tablets,omitempty"`
+	// Paths of records that did not decode (written by another tool, or before writes were
+	// checked): skipped, so one bad record cannot fail the whole list.
+	Undecodable   []string `protobuf:"bytes,2,rep,name=undecodable,proto3" json:"undecodable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -442,6 +445,13 @@ func (*ListTabletsResponse) Descriptor() ([]byte, []int) {
 func (x *ListTabletsResponse) GetTablets() []*TabletRecord {
 	if x != nil {
 		return x.Tablets
+	}
+	return nil
+}
+
+func (x *ListTabletsResponse) GetUndecodable() []string {
+	if x != nil {
+		return x.Undecodable
 	}
 	return nil
 }
@@ -2523,9 +2533,10 @@ const file_topo_cell_v1_cell_proto_rawDesc = "" +
 	"\fTabletRecord\x12,\n" +
 	"\x06tablet\x18\x01 \x01(\v2\x14.topo.data.v1.TabletR\x06tablet\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x14\n" +
-	"\x05alive\x18\x03 \x01(\bR\x05alive\"K\n" +
+	"\x05alive\x18\x03 \x01(\bR\x05alive\"m\n" +
 	"\x13ListTabletsResponse\x124\n" +
-	"\atablets\x18\x01 \x03(\v2\x1a.topo.cell.v1.TabletRecordR\atablets\"\xb0\x03\n" +
+	"\atablets\x18\x01 \x03(\v2\x1a.topo.cell.v1.TabletRecordR\atablets\x12 \n" +
+	"\vundecodable\x18\x02 \x03(\tR\vundecodable\"\xb0\x03\n" +
 	"\x19UpdateTabletFieldsRequest\x12\x14\n" +
 	"\x05alias\x18\x01 \x01(\tR\x05alias\x121\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x18.topo.data.v1.TabletTypeH\x00R\x04type\x88\x01\x01\x12\x1a\n" +

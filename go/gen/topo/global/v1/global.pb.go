@@ -866,8 +866,11 @@ func (x *ListShardsRequest) GetKeyspace() string {
 }
 
 type ListShardsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Names []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	// Paths of records that did not decode (written by another tool, or before writes were
+	// checked): skipped, so one bad record cannot fail the whole list.
+	Undecodable   []string `protobuf:"bytes,2,rep,name=undecodable,proto3" json:"undecodable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -905,6 +908,13 @@ func (*ListShardsResponse) Descriptor() ([]byte, []int) {
 func (x *ListShardsResponse) GetNames() []string {
 	if x != nil {
 		return x.Names
+	}
+	return nil
+}
+
+func (x *ListShardsResponse) GetUndecodable() []string {
+	if x != nil {
+		return x.Undecodable
 	}
 	return nil
 }
@@ -1845,8 +1855,11 @@ func (*ListCellsAliasesRequest) Descriptor() ([]byte, []int) {
 }
 
 type ListCellsAliasesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Names []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	// Paths of records that did not decode (written by another tool, or before writes were
+	// checked): skipped, so one bad record cannot fail the whole list.
+	Undecodable   []string `protobuf:"bytes,2,rep,name=undecodable,proto3" json:"undecodable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1884,6 +1897,13 @@ func (*ListCellsAliasesResponse) Descriptor() ([]byte, []int) {
 func (x *ListCellsAliasesResponse) GetNames() []string {
 	if x != nil {
 		return x.Names
+	}
+	return nil
+}
+
+func (x *ListCellsAliasesResponse) GetUndecodable() []string {
+	if x != nil {
+		return x.Undecodable
 	}
 	return nil
 }
@@ -4040,9 +4060,10 @@ const file_topo_global_v1_global_proto_rawDesc = "" +
 	"\x05shard\x18\x01 \x01(\v2\x13.topo.data.v1.ShardR\x05shard\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\"/\n" +
 	"\x11ListShardsRequest\x12\x1a\n" +
-	"\bkeyspace\x18\x01 \x01(\tR\bkeyspace\"*\n" +
+	"\bkeyspace\x18\x01 \x01(\tR\bkeyspace\"L\n" +
 	"\x12ListShardsResponse\x12\x14\n" +
-	"\x05names\x18\x01 \x03(\tR\x05names\"\x96\x03\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\x12 \n" +
+	"\vundecodable\x18\x02 \x03(\tR\vundecodable\"\x96\x03\n" +
 	"\x18UpdateShardFieldsRequest\x12\x1a\n" +
 	"\bkeyspace\x18\x01 \x01(\tR\bkeyspace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12>\n" +
@@ -4095,9 +4116,10 @@ const file_topo_global_v1_global_proto_rawDesc = "" +
 	"\vcells_alias\x18\x01 \x01(\v2\x18.topo.data.v1.CellsAliasR\n" +
 	"cellsAlias\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\"\x19\n" +
-	"\x17ListCellsAliasesRequest\"0\n" +
+	"\x17ListCellsAliasesRequest\"R\n" +
 	"\x18ListCellsAliasesResponse\x12\x14\n" +
-	"\x05names\x18\x01 \x03(\tR\x05names\"\x82\x01\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\x12 \n" +
+	"\vundecodable\x18\x02 \x03(\tR\vundecodable\"\x82\x01\n" +
 	"\x17UpdateCellsAliasRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
 	"\vcells_alias\x18\x02 \x01(\v2\x18.topo.data.v1.CellsAliasR\n" +

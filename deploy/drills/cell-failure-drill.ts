@@ -256,7 +256,7 @@ function lockAndWrite(global: GlobalTopoServiceClient, holder: string): Promise<
   return withinDeadline(5000, (ms) =>
     new Promise<void>((resolve, reject) => {
       const stream = global.lock(
-        { target: { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'ks', shard: '-80', name: '' }, holder, action: 'cell failure drill', tryOnly: false },
+        { target: { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'ks', shard: '-80', name: '', path: '' }, holder, action: 'cell failure drill', tryOnly: false },
         new Metadata(),
         { deadline: new Date(Date.now() + ms) },
       );

@@ -52,7 +52,7 @@ export async function runQuorumLossDrill(options: QuorumLossOptions): Promise<Qu
       Lock: (ms) =>
         new Promise((resolve, reject) => {
           const stream = g.lock(
-            { target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'drill', shard: '', name: '' }, holder: 'drill', action: 'quorum loss', tryOnly: false },
+            { target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'drill', shard: '', name: '', path: '' }, holder: 'drill', action: 'quorum loss', tryOnly: false },
             new Metadata(),
             { deadline: new Date(Date.now() + ms) },
           );

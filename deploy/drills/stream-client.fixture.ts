@@ -31,7 +31,7 @@ for (let i = 0; i < Number(pathWatches); i++) {
 }
 for (let i = 0; i < Number(locks); i++) {
   const stream = globals[i % channels].lock(
-    { target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'drill', shard: '', name: '' }, holder: `drill-${i}`, action: 'drill', tryOnly: false },
+    { target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'drill', shard: '', name: '', path: '' }, holder: `drill-${i}`, action: 'drill', tryOnly: false },
     new Metadata(),
   );
   stream.on('error', () => undefined);

@@ -70,17 +70,24 @@ func (s *Server) GetVersion(ctx context.Context, filePath string, version int64)
 	return res.GetContents(), nil
 }
 
-// List is part of the topo.Conn interface. Keys are the backend's keys, as etcd2topo's.
+// List is part of the topo.Conn interface: every page of the path API's List, all read
+// at the first page's revision. Keys are the backend's keys, as etcd2topo's.
 func (s *Server) List(ctx context.Context, filePathPrefix string) ([]topo.KVInfo, error) {
-	res, err := s.path.List(ctx, &pathv1.ListRequest{Prefix: s.servicePath(filePathPrefix)})
-	if err != nil {
-		return []topo.KVInfo{}, convertError(err, filePathPrefix)
+	req := &pathv1.ListRequest{Prefix: s.servicePath(filePathPrefix)}
+	var kvs []topo.KVInfo
+	for {
+		res, err := s.path.List(ctx, req)
+		if err != nil {
+			return []topo.KVInfo{}, convertError(err, filePathPrefix)
+		}
+		for _, kv := range res.GetKvs() {
+			kvs = append(kvs, topo.KVInfo{Key: []byte(kv.GetKey()), Value: kv.GetContents(), Version: Version(kv.GetVersion())})
+		}
+		if res.GetNextPageToken() == "" {
+			return kvs, nil
+		}
+		req.PageToken = res.GetNextPageToken()
 	}
-	kvs := make([]topo.KVInfo, 0, len(res.GetKvs()))
-	for _, kv := range res.GetKvs() {
-		kvs = append(kvs, topo.KVInfo{Key: []byte(kv.GetKey()), Value: kv.GetContents(), Version: Version(kv.GetVersion())})
-	}
-	return kvs, nil
 }
 
 // Delete is part of the topo.Conn interface.

@@ -322,10 +322,23 @@ describe('global-topo path API', () => {
     const p = topo.path;
     await call(p.create.bind(p), { path: '/toplevel/nested/myfile', contents: Buffer.from('a') });
     for (const prefix of ['/', '/top', '/toplevel', '/toplevel/', '/toplevel/nes', '/toplevel/nested/myfile']) {
-      const { kvs } = await call(p.list.bind(p), { prefix });
+      const { kvs } = await call(p.list.bind(p), { prefix, pageSize: 0, pageToken: '' });
       expect(kvs.map((kv) => [kv.path, kv.key])).toEqual([['toplevel/nested/myfile', `${topo.store.root}/toplevel/nested/myfile`]]);
     }
-    expect(await codeOf(call(p.list.bind(p), { prefix: '/nothing' }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(call(p.list.bind(p), { prefix: '/nothing', pageSize: 0, pageToken: '' }))).toBe(status.NOT_FOUND);
+  });
+
+  it('pages a List with the backend key on every page, NOT_FOUND only when the first page is empty', async () => {
+    const p = topo.path;
+    for (const name of ['a', 'b', 'c']) await call(p.create.bind(p), { path: `/paged/${name}`, contents: Buffer.from(name) });
+    const keys: string[] = [];
+    let pageToken = '';
+    do {
+      const page = await call(p.list.bind(p), { prefix: '/paged/', pageSize: 1, pageToken });
+      keys.push(...page.kvs.map((kv) => kv.key));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    expect(keys).toEqual(['a', 'b', 'c'].map((name) => `${topo.store.root}/paged/${name}`));
   });
 
   it('names the topo error behind FAILED_PRECONDITION: BadVersion, NodeNotEmpty', async () => {
@@ -356,7 +369,7 @@ describe('global-topo path API', () => {
       call(p.get.bind(p), { path }),
       call(p.delete.bind(p), { path, version: '0' }),
       call(p.listDir.bind(p), { path }),
-      call(p.list.bind(p), { prefix: path }),
+      call(p.list.bind(p), { prefix: path, pageSize: 0, pageToken: '' }),
     ];
     for (const pending of calls) expect(await codeOf(pending)).toBe(status.INVALID_ARGUMENT);
     expect(await topo.store.list('')).toEqual(before);

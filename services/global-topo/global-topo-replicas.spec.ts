@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 const keyspaceLock = (holder: string) => ({
-  target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'ks', shard: '', name: '' },
+  target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'ks', shard: '', name: '', path: '' },
   holder,
   action: 'replica test',
   tryOnly: false,

@@ -283,10 +283,16 @@ func (x *GetTabletResponse) GetAlive() bool {
 }
 
 type ListTabletsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Keyspace      string                 `protobuf:"bytes,1,opt,name=keyspace,proto3" json:"keyspace,omitempty"`
-	Shard         string                 `protobuf:"bytes,2,opt,name=shard,proto3" json:"shard,omitempty"`
-	TabletTypes   []v1.TabletType        `protobuf:"varint,3,rep,packed,name=tablet_types,json=tabletTypes,proto3,enum=topo.data.v1.TabletType" json:"tablet_types,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Keyspace    string                 `protobuf:"bytes,1,opt,name=keyspace,proto3" json:"keyspace,omitempty"`
+	Shard       string                 `protobuf:"bytes,2,opt,name=shard,proto3" json:"shard,omitempty"`
+	TabletTypes []v1.TabletType        `protobuf:"varint,3,rep,packed,name=tablet_types,json=tabletTypes,proto3,enum=topo.data.v1.TabletType" json:"tablet_types,omitempty"`
+	// At most this many tablets per response; 0 or more than the server's maximum (1000) is
+	// that maximum. A response also stops short at about 1 MiB of records.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous response, with the same filters: the listing continues
+	// at the revision of its first page. OUT_OF_RANGE when that revision was compacted.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -340,6 +346,20 @@ func (x *ListTabletsRequest) GetTabletTypes() []v1.TabletType {
 		return x.TabletTypes
 	}
 	return nil
+}
+
+func (x *ListTabletsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTabletsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
 }
 
 type TabletRecord struct {
@@ -405,9 +425,13 @@ func (x *TabletRecord) GetAlive() bool {
 type ListTabletsResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Tablets []*TabletRecord        `protobuf:"bytes,1,rep,name=tablets,proto3" json:"tablets,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The revision every page of this listing is read at.
+	Revision int64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Paths of records that did not decode (written by another tool, or before writes were
 	// checked): skipped, so one bad record cannot fail the whole list.
-	Undecodable   []string `protobuf:"bytes,2,rep,name=undecodable,proto3" json:"undecodable,omitempty"`
+	Undecodable   []string `protobuf:"bytes,4,rep,name=undecodable,proto3" json:"undecodable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -447,6 +471,20 @@ func (x *ListTabletsResponse) GetTablets() []*TabletRecord {
 		return x.Tablets
 	}
 	return nil
+}
+
+func (x *ListTabletsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListTabletsResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
 }
 
 func (x *ListTabletsResponse) GetUndecodable() []string {
@@ -2525,18 +2563,23 @@ const file_topo_cell_v1_cell_proto_rawDesc = "" +
 	"\x11GetTabletResponse\x12,\n" +
 	"\x06tablet\x18\x01 \x01(\v2\x14.topo.data.v1.TabletR\x06tablet\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x14\n" +
-	"\x05alive\x18\x03 \x01(\bR\x05alive\"\x83\x01\n" +
+	"\x05alive\x18\x03 \x01(\bR\x05alive\"\xbf\x01\n" +
 	"\x12ListTabletsRequest\x12\x1a\n" +
 	"\bkeyspace\x18\x01 \x01(\tR\bkeyspace\x12\x14\n" +
 	"\x05shard\x18\x02 \x01(\tR\x05shard\x12;\n" +
-	"\ftablet_types\x18\x03 \x03(\x0e2\x18.topo.data.v1.TabletTypeR\vtabletTypes\"l\n" +
+	"\ftablet_types\x18\x03 \x03(\x0e2\x18.topo.data.v1.TabletTypeR\vtabletTypes\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"l\n" +
 	"\fTabletRecord\x12,\n" +
 	"\x06tablet\x18\x01 \x01(\v2\x14.topo.data.v1.TabletR\x06tablet\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x14\n" +
-	"\x05alive\x18\x03 \x01(\bR\x05alive\"m\n" +
+	"\x05alive\x18\x03 \x01(\bR\x05alive\"\xb1\x01\n" +
 	"\x13ListTabletsResponse\x124\n" +
-	"\atablets\x18\x01 \x03(\v2\x1a.topo.cell.v1.TabletRecordR\atablets\x12 \n" +
-	"\vundecodable\x18\x02 \x03(\tR\vundecodable\"\xb0\x03\n" +
+	"\atablets\x18\x01 \x03(\v2\x1a.topo.cell.v1.TabletRecordR\atablets\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x03R\brevision\x12 \n" +
+	"\vundecodable\x18\x04 \x03(\tR\vundecodable\"\xb0\x03\n" +
 	"\x19UpdateTabletFieldsRequest\x12\x14\n" +
 	"\x05alias\x18\x01 \x01(\tR\x05alias\x121\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x18.topo.data.v1.TabletTypeH\x00R\x04type\x88\x01\x01\x12\x1a\n" +

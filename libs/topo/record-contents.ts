@@ -4,8 +4,7 @@
  * (or attacker) can leave a value there that breaks every reader of the prefix: Vitess lists
  * `tablets/` and decodes every value as a Tablet. Other paths take any bytes.
  */
-import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { CellInfo, CellsAlias, Keyspace, Shard, ShardReplication, SrvKeyspace, Tablet } from '../proto';
+import { CellInfo, CellsAlias, Keyspace, Shard, ShardReplication, SrvKeyspace, Tablet, vschema as vschemapb } from '../proto';
 import { TopoError, invalidArgument } from '../store';
 import { validateCellInfo } from './cell-info';
 import { validateCellsAliasCells } from './cells-alias';
@@ -34,7 +33,9 @@ import {
   validateKeyspaceName,
   validateShardName,
   validateTabletAlias,
+  validateProtoBytes,
   validateValueSize,
+  type BinaryCodec,
 } from './validation';
 
 interface RecordKind {
@@ -48,32 +49,12 @@ interface RecordKind {
 const NAME = '([^/]+)';
 
 /**
- * Vitess's vschema messages (VSchema, RoutingRules, SrvVSchema) are stored as given and read
- * by routers; the topology holds no copy of their definitions, so it checks what it can:
- * well-formed protobuf, field by field to the last byte, or a JSON object (the form the
- * rebuild reads vschemas in and writes SrvVSchema as).
+ * Vitess's vschema messages (VSchema, RoutingRules, SrvVSchema) are binary protobufs, as
+ * Vitess stores them and vtgate decodes them: they must decode as that message (JSON, which
+ * earlier releases kept, does not). Fields newer than our copy of vschema.proto are kept.
  */
-function checkVSchemaBytes(contents: Uint8Array): void {
-  try {
-    const reader = new BinaryReader(contents);
-    while (reader.pos < reader.len) {
-      const [fieldNo, wireType] = reader.tag();
-      if (fieldNo < 1) throw new Error(`field number ${fieldNo}`);
-      reader.skip(wireType, fieldNo);
-    }
-    return;
-  } catch {
-    // Not protobuf: it may still be the JSON form.
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(contents));
-  } catch {
-    parsed = undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new Error('neither well-formed protobuf nor a JSON object');
-  }
+function checkVSchemaBytes<T>(contents: Uint8Array, codec: BinaryCodec<T>, message: string): void {
+  validateProtoBytes(contents, codec, 'contents', message);
 }
 
 const KINDS: RecordKind[] = [
@@ -106,7 +87,7 @@ const KINDS: RecordKind[] = [
     pattern: new RegExp(`^keyspaces/${NAME}/${VSCHEMA_FILE}$`),
     check: (contents, [, keyspace]) => {
       validateKeyspaceName(keyspace, 'keyspace');
-      checkVSchemaBytes(contents);
+      checkVSchemaBytes(contents, vschemapb.Keyspace, 'vschema.Keyspace');
     },
   },
   {
@@ -121,7 +102,7 @@ const KINDS: RecordKind[] = [
   {
     name: 'RoutingRules',
     pattern: new RegExp(`^${ROUTING_RULES_PATH}$`),
-    check: (contents) => checkVSchemaBytes(contents),
+    check: (contents) => checkVSchemaBytes(contents, vschemapb.RoutingRules, 'vschema.RoutingRules'),
   },
   {
     name: 'Tablet',
@@ -154,7 +135,7 @@ const KINDS: RecordKind[] = [
   {
     name: 'SrvVSchema',
     pattern: new RegExp(`^${SRV_VSCHEMA_PATH}$`),
-    check: (contents) => checkVSchemaBytes(contents),
+    check: (contents) => checkVSchemaBytes(contents, vschemapb.SrvVSchema, 'vschema.SrvVSchema'),
   },
 ];
 

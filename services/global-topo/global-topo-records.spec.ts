@@ -328,6 +328,19 @@ describe('global-topo path API', () => {
     expect(await codeOf(call(p.list.bind(p), { prefix: '/nothing', pageSize: 0, pageToken: '' }))).toBe(status.NOT_FOUND);
   });
 
+  it("takes a vschema, routing rules or SrvVSchema through the path API only as Vitess's binary message", async () => {
+    const p = topo.path;
+    await call(c().createKeyspace.bind(c()), { name: 'ks', keyspace: undefined });
+    const json = Buffer.from('{"sharded":true}');
+    for (const path of ['keyspaces/ks/VSchema', 'RoutingRules', 'SrvVSchema']) {
+      expect(await codeOf(call(p.create.bind(p), { path, contents: json }))).toBe(status.INVALID_ARGUMENT);
+    }
+    expect(await codeOf(call(p.get.bind(p), { path: 'keyspaces/ks/VSchema' }))).toBe(status.NOT_FOUND);
+    const sharded = Buffer.from(vschemapb.Keyspace.encode(vschemapb.Keyspace.fromPartial({ sharded: true })).finish());
+    await call(p.create.bind(p), { path: '/keyspaces/ks/VSchema', contents: sharded });
+    expect((await call(c().getVSchema.bind(c()), { keyspace: 'ks' })).vschema).toEqual(sharded);
+  });
+
   it('pages a List with the backend key on every page, NOT_FOUND only when the first page is empty', async () => {
     const p = topo.path;
     for (const name of ['a', 'b', 'c']) await call(p.create.bind(p), { path: `/paged/${name}`, contents: Buffer.from(name) });

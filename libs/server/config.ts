@@ -6,6 +6,8 @@ import type { ServerTlsFiles } from './tls';
 export interface ServerConfig {
   /** host:port to listen on. */
   listen: string;
+  /** host:port of the HTTP port (/metrics, /debug/status); unset: none. */
+  httpListen?: string;
   /** Store plugin: 'etcd' or 'memory'. */
   backend: string;
   etcdEndpoints: string[];
@@ -48,6 +50,7 @@ export interface ConfigDefaults {
 
 const OPTIONS = {
   listen: { type: 'string', env: 'TOPO_LISTEN', help: 'host:port to serve gRPC on' },
+  'http-listen': { type: 'string', env: 'TOPO_HTTP_LISTEN', help: 'host:port to serve /metrics and /debug/status on (default: none)' },
   backend: { type: 'string', env: 'TOPO_BACKEND', help: "store plugin: 'etcd' (default) or 'memory'" },
   'etcd-endpoints': { type: 'string', env: 'TOPO_ETCD_ENDPOINTS', help: 'comma-separated etcd client URLs' },
   root: { type: 'string', env: 'TOPO_ROOT', help: 'key prefix of this topology in etcd' },
@@ -125,6 +128,8 @@ export function parseConfig(
   }
   const listen = get('listen') ?? defaults.listen;
   checkListen('listen', listen);
+  const httpListen = get('http-listen') || undefined;
+  if (httpListen !== undefined) checkListen('http-listen', httpListen);
   const logLevel = get('log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ConfigError(`--log-level must be debug, info, warn or error, got ${JSON.stringify(logLevel)}`);
@@ -152,6 +157,7 @@ export function parseConfig(
   );
   return {
     listen,
+    ...(httpListen ? { httpListen } : {}),
     backend,
     etcdEndpoints: endpoints,
     root: get('root') ?? (typeof defaults.root === 'function' ? defaults.root(extra) : defaults.root),

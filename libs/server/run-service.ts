@@ -2,6 +2,7 @@ import { openStore, type Store } from '../store';
 import { ConfigError, parseConfig, usage, type ConfigDefaults, type ServerConfig } from './config';
 import type { CallTracker } from './handlers';
 import { Logger, errorFields } from './logger';
+import { Observability } from './observability';
 import { TopoServer, type ServiceRegistration } from './topo-server';
 import { isWorkerPrimary, superviseWorkers, workerId } from './workers';
 
@@ -12,7 +13,9 @@ import { isWorkerPrimary, superviseWorkers, workerId } from './workers';
 export async function runService(options: {
   program: string;
   defaults: ConfigDefaults;
-  services: (store: Store, tracker: CallTracker, config: ServerConfig) => ServiceRegistration[];
+  services: (store: Store, tracker: CallTracker, config: ServerConfig, observability: Observability) => ServiceRegistration[];
+  /** The `cell` label of store metrics: 'global' unless the service serves a cell. */
+  cell?: (config: ServerConfig) => string;
   /** Checks the service's own options before anything starts; throw ConfigError to refuse. */
   validate?: (config: ServerConfig) => void;
   /** How many processes serve the port (see workers.ts); default 1. */
@@ -43,6 +46,7 @@ export async function runService(options: {
     superviseWorkers({ count: workers, log, graceMs: config.shutdownGraceMs });
     return undefined;
   }
+  const observability = new Observability({ service: options.program, cell: options.cell?.(config) ?? 'global', config });
   const store = openStore({
     backend: config.backend,
     endpoints: config.etcdEndpoints,
@@ -52,6 +56,9 @@ export async function runService(options: {
     tls: config.etcdTls,
     auth: config.etcdAuth,
   });
+  // Handlers see the instrumented store; the server's own health probe is not a store
+  // operation an operator counts.
+  const served = observability.instrumentStore(store);
   const resolved = config;
   let server: TopoServer;
   try {
@@ -59,11 +66,13 @@ export async function runService(options: {
       config,
       store,
       log,
-      services: (tracker) => options.services(store, tracker, resolved),
+      services: (tracker) => options.services(served, tracker, resolved, observability),
+      observability,
     });
   } catch (err) {
     log.error('start failed', errorFields(err));
     await store.close().catch(() => undefined);
+    await observability.close().catch(() => undefined);
     process.exit(1);
   }
   const stop = (signal: string): void => {

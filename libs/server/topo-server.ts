@@ -7,6 +7,7 @@ import type { CallTracker } from './handlers';
 import { HEALTH_SERVICE_NAME, HealthService, addHealth, ServingStatus } from './health';
 import { errorFields, type Logger } from './logger';
 import { acceptFramed, grpcInternals } from './grpc-frames';
+import type { Observability } from './observability';
 import { addReflection } from './reflection';
 import { Authorizer, PolicyFile, authorizationInterceptor, storeLookups } from './authz';
 import { ReloadingServerCredentials } from './tls';
@@ -25,6 +26,8 @@ export interface TopoServerOptions {
   services: (tracker: CallTracker) => ServiceRegistration[];
   /** How often etcd reachability is probed for the health service. */
   healthProbeIntervalMs?: number;
+  /** Metrics, traces and the HTTP port; its interceptors run on every RPC. */
+  observability?: Observability;
   /** How often TLS files are checked for changes; default 1 s. */
   tlsReloadIntervalMs?: number;
 }
@@ -82,6 +85,7 @@ export class TopoServer implements CallTracker {
     readonly store: Store,
     readonly log: Logger,
     private readonly config: ServerConfig,
+    readonly observability: Observability | undefined,
   ) {
     // Every open stream listens for shutdown: thousands of listeners are expected.
     setMaxListeners(0, this.shutdownController.signal);
@@ -92,6 +96,7 @@ export class TopoServer implements CallTracker {
   }
 
   static async start(options: TopoServerOptions): Promise<TopoServer> {
+    const observability = options.observability;
     const policy = options.config.authzPolicy !== undefined ? new PolicyFile(options.config.authzPolicy, options.log) : undefined;
     if (!policy) {
       options.log.warn(
@@ -105,7 +110,7 @@ export class TopoServer implements CallTracker {
       lookups: storeLookups(options.store),
       cell: options.config.extra.cell,
     });
-    const server = new Server({ ...CHANNEL_OPTIONS, interceptors: [authorizationInterceptor(authorizer, options.log)] });
+    const server = new Server({ ...CHANNEL_OPTIONS, interceptors: [...(observability?.serverInterceptors() ?? []), authorizationInterceptor(authorizer, options.log)] });
     // With TLS flags the one gRPC port speaks only TLS: a plaintext client fails its handshake.
     const tls = options.config.tls ? new ReloadingServerCredentials(options.config.tls, options.log, options.tlsReloadIntervalMs) : undefined;
     if (!tls) options.log.warn('plaintext gRPC: no --grpc-cert/--grpc-key, every caller is trusted (docs/security.md)');
@@ -114,7 +119,8 @@ export class TopoServer implements CallTracker {
       policy?.close();
       throw err;
     });
-    const topo = new TopoServer(server, tls, port, options.store, options.log, options.config);
+    const topo = new TopoServer(server, tls, port, options.store, options.log, options.config, observability);
+    observability?.reportServing(() => String(ServingStatus[topo.health.status('') ?? ServingStatus.UNKNOWN] ?? 'UNKNOWN'));
     if (policy) topo.onShutdown(async () => policy.close());
     const services = options.services(topo);
     for (const service of services) server.addService(acceptFramed(service.definition), service.implementation);
@@ -138,11 +144,13 @@ export class TopoServer implements CallTracker {
     });
     await topo.probe();
     topo.scheduleProbe(options.healthProbeIntervalMs ?? 1000);
+    const httpPort = options.config.httpListen ? await observability?.listen(options.config.httpListen, options.log) : undefined;
     options.log.info('serving', {
       listen: options.config.listen,
       port,
       tls: tls ? (options.config.tls?.ca ? 'mtls' : 'tls') : 'plaintext',
       ...(topo.healthPort !== undefined ? { healthPort: topo.healthPort } : {}),
+      ...(httpPort !== undefined ? { httpListen: options.config.httpListen, httpPort } : {}),
       backend: options.store.backend,
       root: options.store.root,
       services: topo.serviceNames,
@@ -193,6 +201,7 @@ export class TopoServer implements CallTracker {
       this.healthServer?.forceShutdown();
       this.tlsCredentials?.close();
       await this.store.close();
+      await this.observability?.close();
       this.log.info('stopped');
     })();
     return this.stopping;
@@ -232,6 +241,7 @@ export class TopoServer implements CallTracker {
       else this.log.info('backend alarms cleared: writes accepted again', { cleared: this.alarms });
       this.alarms = alarms;
     }
+    this.observability?.backend.setReachable(serving);
     const reason = this.readinessChecks.map((check) => check()).find((r) => r !== undefined);
     if (reason !== this.notReadyReason) {
       if (reason) this.log.info('not ready: NOT_SERVING', { reason });

@@ -6,6 +6,8 @@
  */
 import { ConfigError, parseWorkers, runService } from '../../libs/server';
 import { validateCellName } from '../../libs/topo';
+import { WatchHub } from '../../libs/watch';
+import { observeCellTopo } from './cell-status';
 import { cellTopoServices } from './cell-topo-wiring';
 
 export const CELL_TOPO_DEFAULTS = {
@@ -41,13 +43,18 @@ if (require.main === module) {
       parseWorkers(config.extra.workers);
     },
     workers: (config) => parseWorkers(config.extra.workers),
-    services: (store, tracker, config) =>
-      cellTopoServices(store, tracker, {
+    cell: (config) => config.extra.cell!,
+    services: (store, tracker, config, observability) => {
+      const hub = new WatchHub(store, { log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) });
+      const census = observeCellTopo(observability, store, hub, config.extra.cell!);
+      tracker.onShutdown(async () => census.close());
+      return cellTopoServices(store, tracker, {
         cell: config.extra.cell!,
         globalAddress: config.extra['global-topo']!,
         defaultTabletTtlSeconds: Number(config.extra['tablet-ttl']),
         // Under mTLS this process calls global-topo with its own certificate, checked against the same CA.
         globalTls: config.tls?.ca ? { ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key } : undefined,
-      }),
+      }, hub);
+    },
   });
 }

@@ -4,9 +4,8 @@
  *
  *   node services/global-topo/main.js --etcd-endpoints http://127.0.0.1:2379
  */
-import { PATH_SERVICE_NAME, pathService, runService, serviceWatchHub } from '../../libs/server';
-import { GlobalTopology } from '../../libs/topo';
-import { globalTopoService } from './global-topo-service';
+import { runService } from '../../libs/server';
+import { globalTopoServices } from './global-topo-wiring';
 
 export const GLOBAL_TOPO_DEFAULTS = { listen: '127.0.0.1:15999', root: '/topo/global' };
 
@@ -14,9 +13,6 @@ if (require.main === module) {
   void runService({
     program: 'global-topo',
     defaults: GLOBAL_TOPO_DEFAULTS,
-    services: (store, tracker) => [
-      globalTopoService(new GlobalTopology(store), tracker),
-      { name: PATH_SERVICE_NAME, ...pathService(store, tracker, serviceWatchHub(store, tracker)) },
-    ],
+    services: (store, tracker, _config, observability) => globalTopoServices(store, tracker, observability),
   });
 }

@@ -3,6 +3,7 @@ import { CellTopoServiceClient, type CellTopoServiceClient as CellClient } from 
 import { GlobalTopoServiceClient, type GlobalTopoServiceClient as GlobalClient } from '../proto/gen/topo/global/v1/global';
 import { Backoff, sleep } from './backoff';
 import { channelCredentials, tlsChannelOptions, type ClientTlsFiles } from './channel-credentials';
+import { traceContextInterceptor } from './trace-context';
 
 /** The promise form of a generated client's unary methods: `(request) => Promise<response>`. */
 export type Promised<C> = {
@@ -68,10 +69,10 @@ function promised<C extends Client>(client: C, options: TypedClientOptions): Pro
 
 /** global-topo's API with promises, a deadline on every call, and retries only for reads. */
 export function globalTopoClient(address: string, options: TypedClientOptions = {}): Promised<GlobalClient> & { close(): void } {
-  return promised(new GlobalTopoServiceClient(address, channelCredentials(options.tls), { ...CHANNEL, ...tlsChannelOptions(options.tls) }), options);
+  return promised(new GlobalTopoServiceClient(address, channelCredentials(options.tls), { ...CHANNEL, ...tlsChannelOptions(options.tls), interceptors: [traceContextInterceptor] }), options);
 }
 
 /** A cell-topo's unary API with promises, a deadline on every call, and retries only for reads. */
 export function cellTopoClient(address: string, options: TypedClientOptions = {}): Promised<CellClient> & { close(): void } {
-  return promised(new CellTopoServiceClient(address, channelCredentials(options.tls), { ...CHANNEL, ...tlsChannelOptions(options.tls) }), options);
+  return promised(new CellTopoServiceClient(address, channelCredentials(options.tls), { ...CHANNEL, ...tlsChannelOptions(options.tls), interceptors: [traceContextInterceptor] }), options);
 }

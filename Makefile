@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps etcd-server openssl tools runtime proto lint typecheck build test bench bench-quick drills up demo reset clean go-tools proto-go test-go vitess-e2e
+.PHONY: all deps etcd-server openssl tools runtime proto lint typecheck build test bench bench-quick drills up demo reset clean go-tools proto-go test-go vitess-e2e deploy-check
 
 all: test
 
@@ -99,7 +99,7 @@ $(BUILD_STAMP): $(PROTO_STAMP) $(shell find libs -name '*.ts' -not -name '*.spec
 	$(NPX) tsc -p tsconfig.build.json || { rm -f $@; exit 1; }
 	@touch $@
 
-test: deps proto typecheck build test-go
+test: deps proto typecheck build test-go deploy-check
 	$(NPX) jest --runInBand
 
 # The Go topology plugin (go/): protoc plugins pinned and installed project-local, stubs
@@ -135,6 +135,32 @@ test-go: runtime proto go-tools
 # CPU-minutes each on 2 cores).
 vitess-e2e: runtime proto
 	cd go && $(GO) vet -tags vitess_e2e ./... && $(GO) test -tags vitess_e2e -count=1 -v -timeout 30m ./e2e/
+
+
+# Deployment manifests: every kustomize overlay rendered with the pinned kustomize and each
+# object decoded strictly into the Kubernetes API types (deploy/k8s/validate), offline; the
+# Compose file through `docker compose config` where Docker's Compose is installed.
+KUSTOMIZE_VERSION := v5.8.1
+KUSTOMIZE := $(TOOLS_BIN)/kustomize
+MANIFEST_CHECK := $(TOOLS_BIN)/validate-manifests
+K8S_OVERLAYS := deploy/k8s/base deploy/k8s/overlays/dev deploy/k8s/overlays/prod
+
+$(KUSTOMIZE):
+	GOBIN="$(TOOLS_BIN)" GOTOOLCHAIN=local $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+$(MANIFEST_CHECK): deploy/k8s/validate/main.go deploy/k8s/validate/go.mod deploy/k8s/validate/go.sum
+	cd deploy/k8s/validate && GOTOOLCHAIN=local $(GO) build -o $(MANIFEST_CHECK) .
+
+deploy-check: $(KUSTOMIZE) $(MANIFEST_CHECK)
+	@$(KUSTOMIZE) version | grep -q "$(KUSTOMIZE_VERSION)" || { echo "$(KUSTOMIZE) is not kustomize $(KUSTOMIZE_VERSION): rm it and run make deploy-check" >&2; exit 1; }
+	@for overlay in $(K8S_OVERLAYS); do \
+	  $(KUSTOMIZE) build $$overlay | $(MANIFEST_CHECK) -name $$overlay || exit 1; \
+	done
+	@if docker compose version >/dev/null 2>&1; then \
+	  docker compose -f deploy/docker/docker-compose.yaml config --quiet && echo "deploy/docker/docker-compose.yaml: valid (docker compose config)"; \
+	else \
+	  echo "deploy/docker/docker-compose.yaml: not checked (Docker Compose is not installed here)"; \
+	fi
 
 # Store figures, then watch fan-out (steady and a burst of 100 changes, cell-topo against raw
 # etcd watchers and etcd's grpc-proxy, each twice) and registration against raw etcd (about

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ServerInterceptor } from '@grpc/grpc-js';
 import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -15,8 +17,17 @@ import { rpcTracingInterceptor } from './tracing/rpc-tracing';
 import { storeTracingInterceptor } from './tracing/store-tracing';
 import { startTracingSdk, tracingRequested, type TracingSdk } from './tracing/tracing-sdk';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const VERSION: string = (require('../../package.json') as { version: string }).version;
+/** The project's version, from its package.json above this file (source tree or compiled dist/). */
+function packageVersion(): string {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'topo' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
+}
+const VERSION = packageVersion();
 
 export interface ObservabilityOptions {
   /** The program, e.g. global-topo: the status page title and the traces' service.name. */

@@ -58,6 +58,12 @@ const PROBE_PATH = 'internal/health_probe';
 export const WRITES_HEALTH_SERVICE = 'topo.writes';
 
 /**
+ * A health-service name that is SERVING for as long as the process answers gRPC, whatever
+ * its backend: for liveness probes, which must not restart a server because etcd is down.
+ */
+export const LIVENESS_SERVICE = 'liveness';
+
+/**
  * What both services share: the gRPC server with health and reflection, a probe that
  * reports NOT_SERVING while the store is unreachable, and an orderly shutdown that ends
  * streams and releases what the server holds in etcd.
@@ -129,6 +135,7 @@ export class TopoServer implements CallTracker {
       options.log.warn('watch streams write through the public grpc-js path (slower)', { reason: internals.reason });
     }
     topo.serviceNames = services.map((s) => s.name);
+    topo.health.setStatus(LIVENESS_SERVICE, ServingStatus.SERVING);
     addHealth(server, topo.health);
     if (options.config.healthListen !== undefined) {
       // Kubernetes probes cannot present a client certificate: they get health and nothing else.

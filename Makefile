@@ -1,7 +1,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: all deps etcd-server openssl tools runtime proto lint typecheck build test bench bench-quick drills up demo reset clean go-tools proto-go test-go vitess-e2e deploy-check
+.PHONY: all deps etcd-server openssl chromium tools runtime proto lint typecheck build test bench bench-quick drills up demo reset clean go-tools proto-go test-go vitess-e2e deploy-check screenshots
 
 all: test
 
@@ -25,7 +25,7 @@ GRPCURL := $(TOOLS_BIN)/grpcurl
 
 # System packages the tests and the local stack need. Installs Debian's etcd-server when
 # `etcd` is missing and this user can install packages; otherwise says what to install.
-deps: etcd-server openssl tools
+deps: etcd-server openssl chromium tools
 
 etcd-server:
 	@if command -v etcd >/dev/null 2>&1 || [ -n "$$ETCD_BIN" ]; then \
@@ -53,6 +53,21 @@ openssl:
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; \
 	else \
 	  echo "openssl is missing: install it (Debian: apt-get install openssl)" >&2; \
+	  exit 1; \
+	fi
+
+# The status-page test drives a real headless browser: Debian's chromium.
+chromium:
+	@if [ -x "$${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then \
+	  echo "chromium: $${CHROMIUM_BIN:-/usr/bin/chromium}"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium with sudo"; \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "chromium is missing: install it (Debian: apt-get install chromium) or set CHROMIUM_BIN" >&2; \
 	  exit 1; \
 	fi
 
@@ -161,6 +176,10 @@ deploy-check: $(KUSTOMIZE) $(MANIFEST_CHECK)
 	else \
 	  echo "deploy/docker/docker-compose.yaml: not checked (Docker Compose is not installed here)"; \
 	fi
+
+# The README's pictures of /debug/status, taken by the status-page test in headless chromium.
+screenshots: deps proto
+	UPDATE_SCREENSHOTS=1 $(NPX) jest --runInBand services/cell-topo/cell-topo-status.spec.ts
 
 # Store figures, then watch fan-out (steady and a burst of 100 changes, cell-topo against raw
 # etcd watchers and etcd's grpc-proxy, each twice) and registration against raw etcd (about

@@ -23,5 +23,5 @@ export { runService } from './run-service';
 export { parseWorkers } from './workers';
 export { reportSkipped } from './skipped-records';
 export { Observability, type ObservabilityOptions, type StatusSource } from './observability';
-export type { StatusTable, StatusReport } from './http/status-page';
+export type { StatusTable, StatusReport, StatusCell } from './http/status-page';
 export { formatAge } from './http/status-page';

@@ -40,7 +40,8 @@ export type StoreOperation =
   | 'Unlock'
   | 'GrantLease'
   | 'KeepAliveLease'
-  | 'RevokeLease';
+  | 'RevokeLease'
+  | 'LeaseTimeToLive';
 
 export interface StoreCall {
   operation: StoreOperation;
@@ -165,6 +166,10 @@ class InterceptedStore implements Store {
 
   revokeLease(id: bigint): Promise<void> {
     return this.run({ operation: 'RevokeLease', path: '', leaseId: id }, () => this.inner.revokeLease(id));
+  }
+
+  leaseTimeToLive(id: bigint): Promise<number> {
+    return this.run({ operation: 'LeaseTimeToLive', path: '', leaseId: id }, () => this.inner.leaseTimeToLive(id));
   }
 
   close(): Promise<void> {

@@ -233,6 +233,8 @@ export interface Store {
   /** Resolves to the TTL; throws NoNode when the lease no longer exists. */
   keepAliveLease(id: bigint): Promise<number>;
   revokeLease(id: bigint): Promise<void>;
+  /** Seconds the lease has left, without refreshing it; -1 when it no longer exists. */
+  leaseTimeToLive(id: bigint): Promise<number>;
 
   /** Alarms the backend has raised (etcd NOSPACE: writes refused), empty when none. */
   alarms(): Promise<string[]>;

@@ -1,8 +1,22 @@
-import type { Observability, StatusTable } from '../../libs/server';
+import type { CallTracker, Observability, ServiceRegistration, StatusCell, StatusTable } from '../../libs/server';
 import type { Store } from '../../libs/store';
 import { CellTopology, keyRangeString } from '../../libs/topo';
-import type { WatchHub } from '../../libs/watch';
+import { WatchHub } from '../../libs/watch';
+import { cellTopoServices, type CellTopoSettings } from './cell-topo-wiring';
 import { TabletCensus, tabletTypeName } from './tablet-census';
+
+/** cell-topo as main runs it: its services over one watch hub, with metrics and status over the same hub. */
+export function observedCellTopoServices(
+  store: Store,
+  tracker: CallTracker,
+  settings: CellTopoSettings,
+  observability: Observability,
+): ServiceRegistration[] {
+  const hub = new WatchHub(store, { ...settings.hub, log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) });
+  const census = observeCellTopo(observability, store, hub, settings.cell);
+  tracker.onShutdown(async () => census.close());
+  return cellTopoServices(store, tracker, settings, hub);
+}
 
 export const STATUS_ROW_LIMIT = 500;
 
@@ -22,13 +36,13 @@ export function observeCellTopo(observability: Observability, store: Store, hub:
 
 async function cellTables(topo: CellTopology, hub: WatchHub, census: TabletCensus): Promise<StatusTable[]> {
   const { registered, alive } = census.counts();
-  const tablets = census.list(STATUS_ROW_LIMIT).map((t) => [
+  const tablets = census.list(STATUS_ROW_LIMIT).map((t): StatusCell[] => [
     t.alias,
     t.tablet?.keyspace ?? '',
     t.tablet?.shard ?? '',
     t.tablet ? tabletTypeName(t.tablet.type) : '',
     t.tablet?.hostname ?? '',
-    t.alive ? 'alive' : 'down',
+    t.alive ? { text: 'alive', tone: 'ok' as const } : { text: 'down', tone: 'bad' as const },
   ]);
   const srvKeyspaces = await topo.srvKeyspaces.list();
   const serving: string[][] = [];
@@ -43,9 +57,9 @@ async function cellTables(topo: CellTopology, hub: WatchHub, census: TabletCensu
     }
   }
   const stats = hub.stats();
-  const prefixes = stats.prefixes.map((p) => [
+  const prefixes = stats.prefixes.map((p): StatusCell[] => [
     p.prefix || '(root)',
-    p.state,
+    p.state === 'live' ? { text: p.state, tone: 'ok' as const } : { text: p.state, tone: 'bad' as const },
     String(p.subscribers),
     p.revision.toString(),
     String(p.maxBacklog),

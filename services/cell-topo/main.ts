@@ -6,9 +6,7 @@
  */
 import { ConfigError, parseWorkers, runService } from '../../libs/server';
 import { validateCellName } from '../../libs/topo';
-import { WatchHub } from '../../libs/watch';
-import { observeCellTopo } from './cell-status';
-import { cellTopoServices } from './cell-topo-wiring';
+import { observedCellTopoServices } from './cell-status';
 
 export const CELL_TOPO_DEFAULTS = {
   listen: '127.0.0.1:16000',
@@ -44,17 +42,18 @@ if (require.main === module) {
     },
     workers: (config) => parseWorkers(config.extra.workers),
     cell: (config) => config.extra.cell!,
-    services: (store, tracker, config, observability) => {
-      const hub = new WatchHub(store, { log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) });
-      const census = observeCellTopo(observability, store, hub, config.extra.cell!);
-      tracker.onShutdown(async () => census.close());
-      return cellTopoServices(store, tracker, {
-        cell: config.extra.cell!,
-        globalAddress: config.extra['global-topo']!,
-        defaultTabletTtlSeconds: Number(config.extra['tablet-ttl']),
-        // Under mTLS this process calls global-topo with its own certificate, checked against the same CA.
-        globalTls: config.tls?.ca ? { ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key } : undefined,
-      }, hub);
-    },
+    services: (store, tracker, config, observability) =>
+      observedCellTopoServices(
+        store,
+        tracker,
+        {
+          cell: config.extra.cell!,
+          globalAddress: config.extra['global-topo']!,
+          defaultTabletTtlSeconds: Number(config.extra['tablet-ttl']),
+          // Under mTLS this process calls global-topo with its own certificate, checked against the same CA.
+          globalTls: config.tls?.ca ? { ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key } : undefined,
+        },
+        observability,
+      ),
   });
 }

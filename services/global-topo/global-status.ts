@@ -1,11 +1,11 @@
-import type { StatusTable } from '../../libs/server';
+import type { StatusCell, StatusTable } from '../../libs/server';
 import { formatAge } from '../../libs/server';
 import { keyRangeString, tabletAliasString, type GlobalTopology } from '../../libs/topo';
 
 /** Rows shown per table: the page stays readable and cheap whatever the topology's size. */
 export const STATUS_ROW_LIMIT = 500;
 
-const limited = (rows: string[][], total: number): { rows: string[][]; note?: string } =>
+const limited = (rows: StatusCell[][], total: number): { rows: StatusCell[][]; note?: string } =>
   total > rows.length ? { rows, note: `first ${rows.length} of ${total}` } : { rows };
 
 /** global-topo's part of /debug/status: cells, keyspaces, shards with primaries, and every lock queue. */
@@ -32,15 +32,19 @@ export function globalStatus(topo: GlobalTopology, now: () => Date = () => new D
         ]);
       }
     }
-    const lockRows = locks.slice(0, STATUS_ROW_LIMIT).map((lock) => {
+    const shown = locks.slice(0, STATUS_ROW_LIMIT);
+    const ttls = await Promise.all(shown.map((lock) => (lock.leaseId === undefined ? -1 : topo.store.leaseTimeToLive(lock.leaseId).catch(() => -1))));
+    const lockRows = shown.map((lock, i): StatusCell[] => {
       const asked = lock.contents?.time ? Date.parse(lock.contents.time) : NaN;
+      const ttl = ttls[i]!;
       return [
         lock.path.replace(/\/locks\/[^/]+$/, ''),
-        lock.held ? 'held' : 'waiting',
+        lock.held ? { text: 'held', tone: 'ok' } : { text: 'waiting', tone: 'bad' },
         lock.contents?.holder ?? lock.raw.slice(0, 80),
         lock.contents?.action ?? '',
         lock.contents ? `${lock.contents.hostname}:${lock.contents.pid}` : '',
         Number.isNaN(asked) ? '' : formatAge(now().getTime() - asked),
+        ttl < 0 ? 'expired' : `${ttl}s`,
         lock.token.toString(),
       ];
     });
@@ -58,7 +62,7 @@ export function globalStatus(topo: GlobalTopology, now: () => Date = () => new D
       },
       {
         title: 'Locks',
-        columns: ['lock', 'state', 'holder', 'action', 'host:pid', 'age', 'fencing token'],
+        columns: ['lock', 'state', 'holder', 'action', 'host:pid', 'age', 'TTL left', 'fencing token'],
         ...limited(lockRows, locks.length),
       },
     ];

@@ -5,11 +5,14 @@
  * page, the live updates and tests.
  */
 
-/** One table of the page. Cells are plain text: everything is escaped when rendered. */
+/** A cell: plain text (everything is escaped when rendered), or text marked good or bad. */
+export type StatusCell = string | { text: string; tone: 'ok' | 'bad' };
+
+/** One table of the page. */
 export interface StatusTable {
   title: string;
   columns: string[];
-  rows: string[][];
+  rows: StatusCell[][];
   /** Shown under the title, e.g. "first 500 of 50,000". */
   note?: string;
 }
@@ -45,12 +48,15 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
 }
 
+const renderCell = (cell: StatusCell): string =>
+  typeof cell === 'string' ? `<td>${escape(cell)}</td>` : `<td class="${cell.tone}">${escape(cell.text)}</td>`;
+
 function table(t: StatusTable): string {
   const head = t.columns.map((c) => `<th>${escape(c)}</th>`).join('');
   const body =
     t.rows.length === 0
       ? `<tr><td colspan="${t.columns.length}" class="empty">none</td></tr>`
-      : t.rows.map((row) => `<tr>${row.map((cell) => `<td>${escape(cell)}</td>`).join('')}</tr>`).join('');
+      : t.rows.map((row) => `<tr>${row.map(renderCell).join('')}</tr>`).join('');
   const note = t.note ? `<p class="note">${escape(t.note)}</p>` : '';
   return `<section><h2>${escape(t.title)}</h2>${note}<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></section>`;
 }

@@ -169,6 +169,10 @@ export class TopoStore implements Store {
     return this.engine.alarms();
   }
 
+  leaseTimeToLive(id: bigint): Promise<number> {
+    return this.engine.leaseTimeToLive(id);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.participations].map((p) => p.stop()));
     await this.engine.close();

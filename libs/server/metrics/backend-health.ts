@@ -72,7 +72,7 @@ export class BackendHealth {
         { action: 'Get', memberID: '0', alarm: 'None' },
         { deadline: Date.now() + 2000 },
       );
-      this.alarms = (response.alarms ?? []).map((a) => ({ member: BigInt(a.memberID).toString(16), alarm: String(a.alarm) }));
+      this.alarms = (response.alarms ?? []).map((a) => ({ member: BigInt(a.memberID).toString(16), alarm: String(a.alarm).toUpperCase() }));
       this.alarmError = undefined;
     } catch (err) {
       this.alarmError = (err as Error).message;

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { ServerInterceptor } from '@grpc/grpc-js';
 import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { interceptStore, type Store, type StoreInterceptor } from '../store';
+import { interceptStore, type KvEngine, type Store, type StoreInterceptor } from '../store';
 import type { WatchHubStats } from '../watch';
 import type { ServerConfig } from './config';
 import { HttpServer } from './http/http-server';
@@ -13,6 +13,7 @@ import { BackendHealth } from './metrics/backend-health';
 import { registerHubMetrics } from './metrics/hub-metrics';
 import { rpcMetricsInterceptor } from './metrics/rpc-metrics';
 import { storeMetrics } from './metrics/store-metrics';
+import { tracedEngine } from './tracing/engine-tracing';
 import { rpcTracingInterceptor } from './tracing/rpc-tracing';
 import { storeTracingInterceptor } from './tracing/store-tracing';
 import { startTracingSdk, tracingRequested, type TracingSdk } from './tracing/tracing-sdk';
@@ -85,6 +86,9 @@ export class Observability {
     if (this.tracer) calls.push(storeTracingInterceptor(this.tracer, store.backend, store.root));
     return interceptStore(store, { calls, participations: metrics.participations });
   }
+
+  /** For openStore's wrapEngine: a span per backend request when tracing is on. */
+  readonly wrapEngine = (engine: KvEngine): KvEngine => (this.tracer ? tracedEngine(engine, this.tracer) : engine);
 
   watchHub(stats: () => WatchHubStats): void {
     registerHubMetrics(this.registry, stats);

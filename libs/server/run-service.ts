@@ -55,6 +55,7 @@ export async function runService(options: {
     requestTimeoutMs: config.requestTimeoutMs,
     tls: config.etcdTls,
     auth: config.etcdAuth,
+    wrapEngine: observability.wrapEngine,
   });
   // Handlers see the instrumented store; the server's own health probe is not a store
   // operation an operator counts.

@@ -14,6 +14,8 @@ export interface StoreConfig extends TopoStoreOptions {
   tls?: { cert?: string; key?: string; ca?: string };
   /** User/password authentication to the backend. */
   auth?: { username: string; password: string };
+  /** Wraps the plugin's engine once, to see every backend request (tracing). */
+  wrapEngine?: (engine: KvEngine) => KvEngine;
 }
 
 export type EngineFactory = (config: StoreConfig) => KvEngine;
@@ -39,5 +41,6 @@ export function openStore(config: StoreConfig): Store {
       `no store plugin named ${JSON.stringify(backend)}; known: ${registeredEngines().join(', ')}`,
     );
   }
-  return new TopoStore(factory(config), config);
+  const engine = factory(config);
+  return new TopoStore(config.wrapEngine ? config.wrapEngine(engine) : engine, config);
 }

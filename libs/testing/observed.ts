@@ -40,7 +40,13 @@ export async function startObserved(options: {
     extra: options.extra ?? {},
   };
   const observability = new Observability({ service: options.program, cell: options.cell, config, tracerProvider: options.tracerProvider, env: {} });
-  const raw = openStore({ backend, endpoints: config.etcdEndpoints, root: config.root, requestTimeoutMs: 2000 });
+  const raw = openStore({
+    backend,
+    endpoints: config.etcdEndpoints,
+    root: config.root,
+    requestTimeoutMs: 2000,
+    wrapEngine: observability.wrapEngine,
+  });
   const store = observability.instrumentStore(raw);
   const server = await TopoServer.start({
     config,

@@ -56,14 +56,19 @@ describe('tracing', () => {
     expect(rpc.spanContext().traceId).toBe(TRACE_ID);
     expect(rpc.parentSpanContext?.spanId).toBe(CALLER_SPAN);
     expect(rpc.attributes['rpc.grpc.status_code']).toBe(status.OK);
-    const store = spans.filter((s) => s.kind === SpanKind.CLIENT);
+    const store = spans.filter((s) => /^topo\.[A-Za-z]+$/.test(s.name));
     expect(store.length).toBeGreaterThan(0);
     for (const span of store) {
-      expect(span.name).toMatch(/^topo\.[A-Za-z]+$/);
+      expect(span.kind).toBe(SpanKind.CLIENT);
       expect(span.spanContext().traceId).toBe(TRACE_ID);
       expect(span.parentSpanContext?.spanId).toBe(rpc.spanContext().spanId);
     }
     expect(store.map((s) => s.attributes['topo.path'])).toContain('keyspaces/commerce/Keyspace');
+    // Each store operation's backend requests are its children.
+    const backend = spans.filter((s) => s.name.startsWith('memory.'));
+    expect(backend.map((s) => s.name)).toContain('memory.Txn');
+    const storeIds = new Set(store.map((s) => s.spanContext().spanId));
+    for (const span of backend) expect(storeIds.has(span.parentSpanContext?.spanId ?? '')).toBe(true);
   });
 
   it('starts a new trace without a traceparent and marks NOT_FOUND as an answer, not an error', async () => {

@@ -40,6 +40,12 @@ export const HUB_PREFIX_METRICS: PrefixMetric[] = [
     value: (p) => p.backendOpens,
   },
   {
+    name: 'topo_watch_relists_total',
+    kind: 'counter',
+    help: 'Times the prefix was listed again after its backend watch was lost or compacted away.',
+    value: (p) => Math.max(0, p.backendOpens - 1),
+  },
+  {
     name: 'topo_watch_resyncs_total',
     kind: 'counter',
     help: 'Resync batches sent to subscribers after a lost backend watch was healed by a re-list.',

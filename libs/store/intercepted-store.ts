@@ -29,6 +29,7 @@ export type StoreOperation =
   | 'Update'
   | 'Get'
   | 'GetVersion'
+  | 'CurrentRevision'
   | 'List'
   | 'Delete'
   | 'Commit'
@@ -107,6 +108,10 @@ class InterceptedStore implements Store {
 
   get(filePath: string): Promise<VersionedValue> {
     return this.run({ operation: 'Get', path: filePath }, () => this.inner.get(filePath));
+  }
+
+  currentRevision(): Promise<Version> {
+    return this.run({ operation: 'CurrentRevision', path: '' }, () => this.inner.currentRevision());
   }
 
   getVersion(filePath: string, version: Version): Promise<Uint8Array> {

@@ -1,8 +1,9 @@
 import type { CallTracker, Observability, ServiceRegistration, StatusCell, StatusTable } from '../../libs/server';
 import type { Store } from '../../libs/store';
 import { CellTopology, keyRangeString } from '../../libs/topo';
-import { WatchHub } from '../../libs/watch';
-import { cellTopoServices, type CellTopoSettings } from './cell-topo-wiring';
+import type { WatchHub } from '../../libs/watch';
+import { prefixLabel } from '../../libs/server/metrics/hub-metrics';
+import { cellTopoServices, cellWatchHub, type CellTopoSettings } from './cell-topo-wiring';
 import { TabletCensus, tabletTypeName } from './tablet-census';
 
 /** cell-topo as main runs it: its services over one watch hub, with metrics and status over the same hub. */
@@ -12,7 +13,7 @@ export function observedCellTopoServices(
   settings: CellTopoSettings,
   observability: Observability,
 ): ServiceRegistration[] {
-  const hub = new WatchHub(store, { ...settings.hub, log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) });
+  const hub = cellWatchHub(store, { ...settings.hub, log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) });
   const census = observeCellTopo(observability, store, hub, settings.cell);
   tracker.onShutdown(async () => census.close());
   return cellTopoServices(store, tracker, settings, hub);
@@ -58,7 +59,7 @@ async function cellTables(topo: CellTopology, hub: WatchHub, census: TabletCensu
   }
   const stats = hub.stats();
   const prefixes = stats.prefixes.map((p): StatusCell[] => [
-    p.prefix || '(root)',
+    prefixLabel(p),
     p.state === 'live' ? { text: p.state, tone: 'ok' as const } : { text: p.state, tone: 'bad' as const },
     String(p.subscribers),
     p.revision.toString(),

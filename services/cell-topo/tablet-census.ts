@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { Tablet, tabletTypeToJSON } from '../../libs/proto';
 import { TopoError, TopoErrorCode } from '../../libs/store';
-import { TABLETS_DIR, TABLET_ALIVE_FILE, TABLET_FILE } from '../../libs/topo';
+import { LIVENESS_DIR, TABLETS_DIR, TABLET_FILE } from '../../libs/topo';
 import type { WatchHub } from '../../libs/watch';
 
 export interface CensusTablet {
@@ -12,8 +12,8 @@ export interface CensusTablet {
 }
 
 /**
- * The cell's tablets, kept by one subscriber of the watch hub on `tablets/` (the backend
- * watch routers already share): registered records and alive keys, for /metrics and
+ * The cell's tablets, kept by one subscriber of the watch hub on `tablets/` and `liveness/`
+ * (the backend watch routers already share): registered records and liveness keys, for /metrics and
  * /debug/status without listing the cell on every scrape.
  */
 export class TabletCensus {
@@ -79,7 +79,7 @@ export class TabletCensus {
 
   private async follow(): Promise<void> {
     while (!this.controller.signal.aborted) {
-      const subscription = this.hub.subscribe(TABLETS_DIR, { signal: this.controller.signal });
+      const subscription = this.hub.subscribe([TABLETS_DIR, LIVENESS_DIR], { signal: this.controller.signal });
       try {
         for await (const message of subscription) {
           this.revision = message.revision;
@@ -103,10 +103,12 @@ export class TabletCensus {
   }
 
   private apply(path: string, contents: Uint8Array | undefined): void {
-    const [, alias, file] = /^tablets\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
-    if (!alias || (file !== TABLET_FILE && file !== TABLET_ALIVE_FILE)) return;
+    const record = /^tablets\/([^/]+)\/([^/]+)$/.exec(path);
+    const liveness = /^liveness\/([^/]+)$/.exec(path);
+    const alias = record?.[1] ?? liveness?.[1];
+    if (!alias || (record && record[2] !== TABLET_FILE)) return;
     const entry = this.tablets.get(alias) ?? { alias, alive: false };
-    if (file === TABLET_FILE) {
+    if (record) {
       if (contents === undefined) entry.tablet = undefined;
       else {
         try {

@@ -15,6 +15,9 @@ interface PrefixMetric {
 
 const STATES: PrefixStats['state'][] = ['opening', 'live', 'healing', 'closed'];
 
+/** The watched directory; '/' for a watch of the whole root (cell-topo's one watch). */
+export const prefixLabel = (p: PrefixStats): string => p.prefix || '/';
+
 export const HUB_PREFIX_METRICS: PrefixMetric[] = [
   { name: 'topo_watch_subscribers', kind: 'gauge', help: 'Watch subscribers, by watched prefix.', value: (p) => p.subscribers },
   { name: 'topo_watch_cached_keys', kind: 'gauge', help: 'Keys held in memory for snapshots, by prefix.', value: (p) => p.cachedKeys },
@@ -32,6 +35,42 @@ export const HUB_PREFIX_METRICS: PrefixMetric[] = [
     kind: 'gauge',
     help: 'Largest undelivered backlog of any subscriber of the prefix, in batches.',
     value: (p) => p.maxBacklog,
+  },
+  {
+    name: 'topo_watch_batches_received_total',
+    kind: 'counter',
+    help: 'Backend transactions received for the prefix (resync batches included).',
+    value: (p) => p.batchesReceived,
+  },
+  {
+    name: 'topo_watch_events_received_total',
+    kind: 'counter',
+    help: 'Backend events received for the prefix.',
+    value: (p) => p.eventsReceived,
+  },
+  {
+    name: 'topo_watch_messages_sent_total',
+    kind: 'counter',
+    help: "Messages handed to subscribers' transports (snapshots, markers, batches, bookmarks, status).",
+    value: (p) => p.messagesSent,
+  },
+  {
+    name: 'topo_watch_messages_merged_total',
+    kind: 'counter',
+    help: 'Messages that carried more than one transaction to a subscriber that had fallen behind.',
+    value: (p) => p.messagesMerged,
+  },
+  {
+    name: 'topo_watch_subscribers_cut_total',
+    kind: 'counter',
+    help: 'Subscribers cut as too slow, with a resumable RESOURCE_EXHAUSTED.',
+    value: (p) => p.subscribersCut,
+  },
+  {
+    name: 'topo_watch_backend_unreachable_seconds',
+    kind: 'gauge',
+    help: 'How long the prefix has served its last view with the backend unreachable, seconds (0 when live).',
+    value: (p) => (p.unreachableSince === undefined ? 0 : Math.max(0, (Date.now() - p.unreachableSince) / 1000)),
   },
   {
     name: 'topo_watch_backend_opens_total',
@@ -72,7 +111,7 @@ export function registerHubMetrics(registry: Registry, stats: () => WatchHubStat
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of read().prefixes) for (const state of STATES) this.set({ prefix: p.prefix, state }, p.state === state ? 1 : 0);
+      for (const p of read().prefixes) for (const state of STATES) this.set({ prefix: prefixLabel(p), state }, p.state === state ? 1 : 0);
     },
   });
   for (const metric of HUB_PREFIX_METRICS) {
@@ -82,7 +121,7 @@ export function registerHubMetrics(registry: Registry, stats: () => WatchHubStat
         ...options,
         collect() {
           this.reset();
-          for (const p of read().prefixes) this.set({ prefix: p.prefix }, metric.value(p));
+          for (const p of read().prefixes) this.set({ prefix: prefixLabel(p) }, metric.value(p));
         },
       });
     } else {
@@ -90,7 +129,7 @@ export function registerHubMetrics(registry: Registry, stats: () => WatchHubStat
         ...options,
         collect() {
           this.reset();
-          for (const p of read().prefixes) this.inc({ prefix: p.prefix }, metric.value(p));
+          for (const p of read().prefixes) this.inc({ prefix: prefixLabel(p) }, metric.value(p));
         },
       });
     }

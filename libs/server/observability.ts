@@ -16,7 +16,8 @@ import { storeMetrics } from './metrics/store-metrics';
 import { tracedEngine } from './tracing/engine-tracing';
 import { rpcTracingInterceptor } from './tracing/rpc-tracing';
 import { storeTracingInterceptor } from './tracing/store-tracing';
-import { startTracingSdk, tracingRequested, type TracingSdk } from './tracing/tracing-sdk';
+import { tracingRequested } from './tracing/tracing-env';
+import type { TracingSdk } from './tracing/tracing-sdk';
 
 /** The project's version, from its package.json above this file (source tree or compiled dist/). */
 function packageVersion(): string {
@@ -69,6 +70,9 @@ export class Observability {
     if (options.tracerProvider) {
       this.tracer = options.tracerProvider.getTracer('topo', VERSION);
     } else if (tracingRequested(env)) {
+      // Loaded only when asked for: a process without tracing never loads the SDK.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startTracingSdk } = require('./tracing/tracing-sdk') as typeof import('./tracing/tracing-sdk');
       this.sdk = startTracingSdk(options.service, VERSION, env);
       this.tracer = trace.getTracer('topo', VERSION);
     }

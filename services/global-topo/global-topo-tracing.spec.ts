@@ -5,7 +5,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { globalTopoClient } from '../../libs/client/typed-client';
 import { GlobalTopoServiceClient } from '../../libs/proto/gen/topo/global/v1/global';
-import { tracingRequested } from '../../libs/server/tracing/tracing-sdk';
+import { tracingRequested } from '../../libs/server/tracing/tracing-env';
 import { call, codeOf } from '../../libs/testing/grpc-call';
 import { startObserved, type ObservedServer } from '../../libs/testing/observed';
 import { globalTopoServices } from './global-topo-wiring';

@@ -5,13 +5,6 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ConsoleSpanExporter, TracerProvider, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 
-/** Whether the standard OpenTelemetry environment asks for traces. */
-export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
-  const exporter = env.OTEL_TRACES_EXPORTER?.trim();
-  if (env.OTEL_SDK_DISABLED === 'true' || exporter === 'none') return false;
-  return Boolean(exporter || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-}
-
 export interface TracingSdk {
   provider: ApiTracerProvider;
   shutdown(): Promise<void>;

@@ -1,4 +1,5 @@
 import { ConfigError, parseConfig } from './config';
+import { workerHttpListen } from './run-service';
 
 const defaults = { listen: '127.0.0.1:15999', root: '/topo/global' };
 const base = ['--backend', 'memory'];
@@ -14,5 +15,14 @@ describe('--http-listen', () => {
   it('refuses an address that is not host:port', () => {
     expect(() => parseConfig([...base, '--http-listen', '15998'], {}, defaults)).toThrow(ConfigError);
     expect(() => parseConfig([...base, '--http-listen', 'localhost'], {}, defaults)).toThrow(/--http-listen must be host:port/);
+  });
+});
+
+describe('--http-listen with --workers', () => {
+  it('gives worker k of N the port P + k - 1, so every process is its own scrape target', () => {
+    expect(workerHttpListen('0.0.0.0:16001', 1)).toBe('0.0.0.0:16001');
+    expect(workerHttpListen('0.0.0.0:16001', 3)).toBe('0.0.0.0:16003');
+    expect(workerHttpListen('[::]:16001', 2)).toBe('[::]:16002');
+    expect(workerHttpListen('127.0.0.1:0', 4)).toBe('127.0.0.1:0');
   });
 });

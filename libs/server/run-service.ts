@@ -46,6 +46,10 @@ export async function runService(options: {
     superviseWorkers({ count: workers, log, graceMs: config.shutdownGraceMs });
     return undefined;
   }
+  // Worker k of --workers N serves its own HTTP port, P + k - 1: each process is its own
+  // Prometheus target and status page, as each Vitess process is.
+  const slot = Number(process.env.TOPO_WORKER_SLOT ?? '1');
+  if (workers > 1 && config.httpListen) config = { ...config, httpListen: workerHttpListen(config.httpListen, slot) };
   const observability = new Observability({ service: options.program, cell: options.cell?.(config) ?? 'global', config });
   const store = openStore({
     backend: config.backend,
@@ -89,4 +93,11 @@ export async function runService(options: {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   return server;
+}
+
+/** host:port with the port moved up by slot - 1 (port 0, any free port, stays 0). */
+export function workerHttpListen(listen: string, slot: number): string {
+  const match = /^(.*):(\d+)$/.exec(listen);
+  if (!match || match[2] === '0' || !Number.isInteger(slot) || slot < 1) return listen;
+  return `${match[1]}:${Number(match[2]) + slot - 1}`;
 }

@@ -1,9 +1,9 @@
-import type { CallTracker, Observability, ServiceRegistration, StatusCell, StatusTable } from '../../libs/server';
+import { serviceWatchHub, type CallTracker, type Observability, type ServiceRegistration, type StatusCell, type StatusTable } from '../../libs/server';
 import type { Store } from '../../libs/store';
 import { CellTopology, keyRangeString } from '../../libs/topo';
 import type { WatchHub } from '../../libs/watch';
 import { prefixLabel } from '../../libs/server/metrics/hub-metrics';
-import { cellTopoServices, cellWatchHub, type CellTopoSettings } from './cell-topo-wiring';
+import { cellTopoServices, type CellTopoSettings } from './cell-topo-wiring';
 import { TabletCensus, tabletTypeName } from './tablet-census';
 
 /** cell-topo as main runs it: its services over one watch hub, with metrics and status over the same hub. */
@@ -13,7 +13,7 @@ export function observedCellTopoServices(
   settings: CellTopoSettings,
   observability: Observability,
 ): ServiceRegistration[] {
-  const hub = cellWatchHub(store, { ...settings.hub, log: (msg, fields) => tracker.log.info(msg, fields as Record<string, unknown>) });
+  const hub = serviceWatchHub(store, tracker, settings.hub);
   const census = observeCellTopo(observability, store, hub, settings.cell);
   tracker.onShutdown(async () => census.close());
   return cellTopoServices(store, tracker, settings, hub);

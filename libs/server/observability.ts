@@ -145,7 +145,6 @@ export class Observability {
 
   async close(): Promise<void> {
     await this.http?.close();
-    await this.backend.close();
     await this.sdk?.shutdown();
   }
 }

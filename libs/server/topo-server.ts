@@ -249,6 +249,7 @@ export class TopoServer implements CallTracker {
       this.alarms = alarms;
     }
     this.observability?.backend.setReachable(serving);
+    this.observability?.backend.setAlarms(this.alarms);
     const reason = this.readinessChecks.map((check) => check()).find((r) => r !== undefined);
     if (reason !== this.notReadyReason) {
       if (reason) this.log.info('not ready: NOT_SERVING', { reason });

@@ -11,6 +11,8 @@ import type {
   KVInfo,
   LeaderParticipation,
   LeaseInfo,
+  ListPage,
+  ListPageOptions,
   LockDescriptor,
   LockOptions,
   RecursiveWatch,
@@ -31,6 +33,7 @@ export type StoreOperation =
   | 'GetVersion'
   | 'CurrentRevision'
   | 'List'
+  | 'ListPage'
   | 'Delete'
   | 'Commit'
   | 'Watch'
@@ -42,7 +45,8 @@ export type StoreOperation =
   | 'GrantLease'
   | 'KeepAliveLease'
   | 'RevokeLease'
-  | 'LeaseTimeToLive';
+  | 'LeaseTimeToLive'
+  | 'Alarms';
 
 export interface StoreCall {
   operation: StoreOperation;
@@ -122,6 +126,10 @@ class InterceptedStore implements Store {
     return this.run({ operation: 'List', path: prefix }, () => this.inner.list(prefix));
   }
 
+  listPage(prefix: string, options: ListPageOptions): Promise<ListPage> {
+    return this.run({ operation: 'ListPage', path: prefix }, () => this.inner.listPage(prefix, options));
+  }
+
   delete(filePath: string, version: Version | null, options?: WriteOptions): Promise<void> {
     return this.run({ operation: 'Delete', path: filePath }, () => this.inner.delete(filePath, version, options));
   }
@@ -175,6 +183,10 @@ class InterceptedStore implements Store {
 
   leaseTimeToLive(id: bigint): Promise<number> {
     return this.run({ operation: 'LeaseTimeToLive', path: '', leaseId: id }, () => this.inner.leaseTimeToLive(id));
+  }
+
+  alarms(): Promise<string[]> {
+    return this.run({ operation: 'Alarms', path: '' }, () => this.inner.alarms());
   }
 
   close(): Promise<void> {

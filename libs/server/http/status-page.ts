@@ -29,8 +29,7 @@ export interface StatusReport {
     endpoints: string[];
     reachable: boolean;
     since: Date;
-    alarms: Array<{ member: string; alarm: string }>;
-    alarmError?: string;
+    alarms: string[];
   };
   serving: string;
   tables: StatusTable[];
@@ -68,11 +67,7 @@ export function renderStatusBody(report: StatusReport, now: Date = new Date()): 
     ? `<span class="ok">reachable</span> for ${formatAge(now.getTime() - b.since.getTime())}`
     : `<span class="bad">unreachable</span> for ${formatAge(now.getTime() - b.since.getTime())}`;
   const alarms =
-    b.alarms.length === 0
-      ? b.alarmError
-        ? `<span class="bad">unknown (${escape(b.alarmError)})</span>`
-        : '<span class="ok">none</span>'
-      : b.alarms.map((a) => `<span class="bad">${escape(a.alarm)}</span> on member ${escape(a.member)}`).join(', ');
+    b.alarms.length === 0 ? '<span class="ok">none</span>' : b.alarms.map((a) => `<span class="bad">${escape(a)}</span>`).join(', ');
   const flags = Object.entries(report.flags)
     .map(([name, value]) => `<tr><td>--${escape(name)}</td><td>${escape(value)}</td></tr>`)
     .join('');

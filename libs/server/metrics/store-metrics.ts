@@ -156,7 +156,6 @@ export function storeMetrics(registry: Registry, cell: string, now: () => number
             track(result as LockDescriptor, options?.ttlSeconds, options?.keepAlive !== false);
             granted = true;
           }
-          if (call.operation === 'Unlock' && call.token !== undefined) held.delete(lockKey(call.path, call.token));
           observeLease(call.operation, call.leaseId, result, undefined);
           return result;
         } catch (err) {
@@ -164,6 +163,8 @@ export function storeMetrics(registry: Registry, cell: string, now: () => number
           errors.inc({ ...labels, code: TopoError.is(err) ? err.code : 'Internal' });
           throw err;
         } finally {
+          // A failed unlock revokes the lock's lease: the lock is gone either way.
+          if (call.operation === 'Unlock' && call.token !== undefined) held.delete(lockKey(call.path, call.token));
           const elapsed = Number(process.hrtime.bigint() - begun) / 1e9;
           seconds.observe(labels, elapsed);
           if (isLock) {

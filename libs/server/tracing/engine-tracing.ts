@@ -55,6 +55,7 @@ export function tracedEngine(engine: KvEngine, tracer: Tracer): KvEngine {
     leaseTimeToLive: (id) => traced('LeaseTimeToLive', { 'etcd.lease.id': id.toString(16) }, () => engine.leaseTimeToLive(id)),
     leaseRevoke: (id) => traced('LeaseRevoke', { 'etcd.lease.id': id.toString(16) }, () => engine.leaseRevoke(id)),
     compact: (revision) => traced('Compact', { 'etcd.revision': Number(revision) }, () => engine.compact(revision)),
+    alarms: () => traced('Alarms', {}, () => engine.alarms()),
     close: () => engine.close(),
   };
 }

@@ -51,7 +51,7 @@ beforeAll(async () => {
     s.primaryAlias = { cell: 'zone1', uid: 100 };
   });
   await call(g.acquireLock.bind(g), {
-    target: { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'commerce', shard: '80-', name: '' },
+    target: { kind: LockKind.LOCK_KIND_SHARD, keyspace: 'commerce', shard: '80-', name: '', path: '' },
     holder: 'vtctld',
     action: 'PlannedReparentShard',
     waitTimeout: undefined,

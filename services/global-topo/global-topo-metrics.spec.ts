@@ -63,7 +63,7 @@ describe('global-topo /metrics', () => {
     await call(client.createKeyspace.bind(client), { name: 'ks', keyspace: undefined });
     const stream = new StreamReader<LockResponse>(
       client.lock(
-        { target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'ks', shard: '', name: '' }, holder: 'ops', action: 'Reparent', waitTimeout: undefined, tryOnly: false },
+        { target: { kind: LockKind.LOCK_KIND_KEYSPACE, keyspace: 'ks', shard: '', name: '', path: '' }, holder: 'ops', action: 'Reparent', waitTimeout: undefined, tryOnly: false },
         new Metadata(),
       ),
     );

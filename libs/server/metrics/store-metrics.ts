@@ -190,6 +190,7 @@ export function storeMetrics(registry: Registry, cell: string, now: () => number
             await participation.stop();
           },
           getCurrentLeaderId: () => participation.getCurrentLeaderId(),
+          leadership: () => participation.leadership(),
           waitForNewLeader: (signal) => participation.waitForNewLeader(signal),
         };
       },

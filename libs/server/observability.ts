@@ -4,13 +4,13 @@ import type { ServerInterceptor } from '@grpc/grpc-js';
 import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { interceptStore, type KvEngine, type Store, type StoreInterceptor } from '../store';
-import type { WatchHubStats } from '../watch';
+import type { WatchHubOptions, WatchHubStats } from '../watch';
 import type { ServerConfig } from './config';
 import { HttpServer } from './http/http-server';
 import type { StatusReport, StatusTable } from './http/status-page';
 import type { Logger } from './logger';
 import { BackendHealth } from './metrics/backend-health';
-import { registerHubMetrics } from './metrics/hub-metrics';
+import { dispatchHistogram, registerHubMetrics } from './metrics/hub-metrics';
 import { rpcMetricsInterceptor } from './metrics/rpc-metrics';
 import { storeMetrics } from './metrics/store-metrics';
 import { tracedEngine } from './tracing/engine-tracing';
@@ -96,6 +96,16 @@ export class Observability {
 
   watchHub(stats: () => WatchHubStats): void {
     registerHubMetrics(this.registry, stats);
+  }
+
+  /**
+   * Hub options that feed the dispatch histogram: the time from a batch's arrival from the
+   * backend to the end of the loop that wrote it to every stream. Pass them when building
+   * the hub.
+   */
+  hubOptions(): Pick<WatchHubOptions, 'onDispatch'> {
+    const histogram = dispatchHistogram(this.registry);
+    return { onDispatch: (latencyMs) => histogram.observe(latencyMs / 1000) };
   }
 
   addStatus(name: string, read: StatusSource): void {

@@ -1,5 +1,5 @@
 import { credentials, status } from '@grpc/grpc-js';
-import { CellInfo, CellsAlias, Keyspace, Shard, ShardReplication, SrvKeyspace, Tablet, TabletType } from '../proto';
+import { CellInfo, CellsAlias, Keyspace, Shard, ShardReplication, SrvKeyspace, Tablet, TabletType, vschema } from '../proto';
 import { PathServiceClient } from '../proto/gen/topo/path/v1/path';
 import { openStore, type Store } from '../store';
 import { call, codeOf } from '../testing/grpc-call';
@@ -45,13 +45,13 @@ const RECORDS: Array<[string, Uint8Array]> = [
   ['cells/zone1/CellInfo', CellInfo.encode({ serverAddress: '127.0.0.1:16000', root: '/topo/zone1' }).finish()],
   ['cells_aliases/east/CellsAlias', CellsAlias.encode({ cells: ['zone1'] }).finish()],
   ['keyspaces/ks/Keyspace', Keyspace.encode(Keyspace.fromPartial({})).finish()],
-  ['keyspaces/ks/VSchema', Buffer.from('{"sharded":true}')],
+  ['keyspaces/ks/VSchema', Buffer.from(vschema.Keyspace.encode(vschema.Keyspace.fromPartial({ sharded: true })).finish())],
   ['keyspaces/ks/shards/-80/Shard', Shard.encode(Shard.fromPartial({ keyRange: { start: Buffer.alloc(0), end: Buffer.from([0x80]) } })).finish()],
   ['RoutingRules', Uint8Array.of(0x0a, 0x00)],
   ['tablets/zone1-0000000100/Tablet', Tablet.encode(tablet).finish()],
   ['keyspaces/ks/shards/-80/ShardReplication', ShardReplication.encode({ nodes: [{ tabletAlias: { cell: 'zone1', uid: 100 } }] }).finish()],
   ['keyspaces/ks/SrvKeyspace', SrvKeyspace.encode(SrvKeyspace.fromPartial({ partitions: [] })).finish()],
-  ['SrvVSchema', Buffer.from('{"keyspaces":{}}')],
+  ['SrvVSchema', Buffer.from(vschema.SrvVSchema.encode(vschema.SrvVSchema.fromPartial({})).finish())],
 ];
 
 const GARBAGE = [Buffer.from('garbage'), Buffer.from([0xff, 0xff, 0xff]), Buffer.from([0x0a, 0x05, 0x01])];

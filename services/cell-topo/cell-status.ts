@@ -13,7 +13,7 @@ export function observedCellTopoServices(
   settings: CellTopoSettings,
   observability: Observability,
 ): ServiceRegistration[] {
-  const hub = serviceWatchHub(store, tracker, settings.hub);
+  const hub = serviceWatchHub(store, tracker, { ...settings.hub, ...observability.hubOptions() });
   const census = observeCellTopo(observability, store, hub, settings.cell);
   tracker.onShutdown(async () => census.close());
   return cellTopoServices(store, tracker, settings, hub);

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PrefixStats, WatchHubStats } from '../../watch';
 
 /**
@@ -134,4 +134,19 @@ export function registerHubMetrics(registry: Registry, stats: () => WatchHubStat
       });
     }
   }
+}
+
+/**
+ * The one figure counted on the dispatch path, once per dispatch (an event-loop turn's
+ * batches offered to every subscriber), not per stream: from a batch's arrival from the
+ * backend to the end of the loop that wrote it to every stream. Alert on its p99 rising
+ * with the subscriber count: the process is running out of CPU to fan out.
+ */
+export function dispatchHistogram(registry: Registry): Histogram {
+  return new Histogram({
+    name: 'topo_watch_dispatch_seconds',
+    help: "Time from a batch's arrival from the backend to the end of the dispatch that offered it to every subscriber.",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { useEtcdCluster } from '../../deploy/etcd/jest';
+import { PathServiceClient } from '../../libs/proto/gen/topo/path/v1/path';
 import { GlobalTopoServiceClient, LockKind } from '../../libs/proto/gen/topo/global/v1/global';
 import { openStore } from '../../libs/store';
 import { call, StreamReader } from '../../libs/testing/grpc-call';
@@ -29,7 +30,7 @@ function startProcess(endpoint: string, root: string) {
 }
 
 describe('global-topo process', () => {
-  it('on SIGTERM ends its streams as UNAVAILABLE, releases the locks they held, and exits 0', async () => {
+  it('on SIGTERM ends its streams (locks and pushed watches) as UNAVAILABLE, releases the locks they held, and exits 0', async () => {
     const root = `/test/shutdown-${process.pid}`;
     const proc = startProcess(etcd().endpoints[0], root);
     const client = new GlobalTopoServiceClient(`127.0.0.1:${await proc.port}`, credentials.createInsecure());
@@ -45,10 +46,15 @@ describe('global-topo process', () => {
       const granted = await lock.next();
       expect(granted.event?.$case).toBe('granted');
       expect((await store.list('keyspaces/ks/locks/')).length).toBe(1);
+      const path = new PathServiceClient(`127.0.0.1:${await proc.port}`, credentials.createInsecure());
+      const watch = new StreamReader(path.watchRecursive({ path: 'keyspaces', fromRevision: '0' }, new Metadata()));
+      expect((await watch.next()).snapshot).toBe(true);
 
       proc.child.kill('SIGTERM');
       const closed = (await lock.closed()) as { code?: number };
       expect(closed.code).toBe(status.UNAVAILABLE);
+      expect(((await watch.closed()) as { code?: number }).code).toBe(status.UNAVAILABLE);
+      path.close();
       expect(await proc.exited).toBe(0);
       // Released at once, not after the 30 s lease TTL.
       expect(await store.list('keyspaces/ks/locks/')).toEqual([]);

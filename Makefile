@@ -183,7 +183,7 @@ screenshots: deps proto
 
 # Store figures, then watch fan-out (steady and a burst of 100 changes, cell-topo against raw
 # etcd watchers and etcd's grpc-proxy, each twice) and registration against raw etcd (about
-# 20 minutes in all). BENCH_STREAMS and BENCH_BURST pick the subscriber counts.
+# 10 minutes in all on an idle 2-core machine, more on a busy one). BENCH_STREAMS and BENCH_BURST pick the subscriber counts.
 BENCH_STREAMS ?= 100,1000,10000
 BENCH_BURST ?= 1000,5000
 

@@ -1,4 +1,5 @@
-import type { SinkMessage, SubscribeOptions, WatchHub } from '../watch';
+import type { BackendStatus } from '../proto/gen/topo/watch/v1/watch';
+import type { SinkMessage, StatusMessage, SubscribeOptions, WatchHub } from '../watch';
 import type { PushStream } from './handlers';
 
 /**
@@ -34,4 +35,12 @@ export function relayHub(
     },
   });
   stream.onDrain(() => subscription.resume());
+}
+
+/** The wire form of the hub's reachability message, shared by every watch's STATUS messages. */
+export function backendStatusOf(message: StatusMessage): BackendStatus {
+  return {
+    reachable: message.live,
+    unreachableSince: message.unreachableSince === undefined ? undefined : new Date(message.unreachableSince),
+  };
 }

@@ -12,7 +12,7 @@ export {
   type StreamWriter,
 } from './handlers';
 export { grpcFrame, grpcInternals, acceptFramed, FramedWriter } from './grpc-frames';
-export { relayHub } from './hub-stream';
+export { backendStatusOf, relayHub } from './hub-stream';
 export { MAX_CHANGES_BYTES, packSnapshot, packTransactions, repeatedEntry, type EncodedTransaction, type PackedMessage } from './message-packing';
 export { serviceWatchHub } from './service-hub';
 export { Logger, errorFields, type LogLevel, type LogFields } from './logger';

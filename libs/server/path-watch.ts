@@ -16,7 +16,7 @@ import { checkDirPath, checkFilePath } from '../store/paths';
 import { encodeOnce, type BatchMessage, type HubEvent, type SinkMessage, type SnapshotMessage, type WatchHub } from '../watch';
 import { grpcFrame } from './grpc-frames';
 import { pushStream, type CallTracker } from './handlers';
-import { relayHub } from './hub-stream';
+import { backendStatusOf, relayHub } from './hub-stream';
 import { packSnapshot, packTransactions, repeatedEntry } from './message-packing';
 import { optionalVersion } from './versions';
 
@@ -78,12 +78,7 @@ function encodeFileMessage(fields: Partial<WatchResponse>): Buffer {
 }
 
 function statusFields(message: Extract<SinkMessage, { kind: 'status' }>): Partial<WatchResponse> {
-  return {
-    backend: {
-      reachable: message.live,
-      unreachableSince: message.unreachableSince === undefined ? undefined : new Date(message.unreachableSince),
-    },
-  };
+  return { backend: backendStatusOf(message) };
 }
 
 // One frame per changed value of a watched file, shared by every watcher of the file.
@@ -135,13 +130,7 @@ function recursiveFrames(message: SinkMessage): readonly Buffer[] {
     case 'status':
       return [
         grpcFrame([
-          recursiveHeader({
-            revision: message.revision.toString(),
-            backend: {
-              reachable: message.live,
-              unreachableSince: message.unreachableSince === undefined ? undefined : new Date(message.unreachableSince),
-            },
-          }),
+          recursiveHeader({ revision: message.revision.toString(), backend: backendStatusOf(message) }),
         ]),
       ];
   }

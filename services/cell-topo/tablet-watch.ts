@@ -1,5 +1,6 @@
 import { Tablet, TabletType } from '../../libs/proto';
 import { TabletChange, WatchMessageKind, WatchTabletsResponse } from '../../libs/proto/gen/topo/cell/v1/cell';
+import type { BackendStatus } from '../../libs/proto/gen/topo/watch/v1/watch';
 import { grpcFrame, invalidArgument, packSnapshot, packTransactions, repeatedEntry } from '../../libs/server';
 import type { KVInfo } from '../../libs/store';
 import { LIVENESS_DIR, TABLETS_DIR, parseAliveRouting, validateKeyspaceName, validateShardName } from '../../libs/topo';
@@ -202,12 +203,6 @@ export function emptyFrame(kind: WatchMessageKind, revision: bigint): Buffer {
 }
 
 /** A STATUS message, framed. */
-export function statusFrame(revision: bigint, reachable: boolean, unreachableSince: number | undefined): Buffer {
-  return grpcFrame([
-    header({
-      kind: WatchMessageKind.WATCH_MESSAGE_KIND_STATUS,
-      revision,
-      backend: { reachable, unreachableSince: unreachableSince === undefined ? undefined : new Date(unreachableSince) },
-    }),
-  ]);
+export function statusFrame(revision: bigint, backend: BackendStatus): Buffer {
+  return grpcFrame([header({ kind: WatchMessageKind.WATCH_MESSAGE_KIND_STATUS, revision, backend })]);
 }

@@ -7,7 +7,7 @@ import {
   type WatchSrvVSchemaRequest,
   type WatchTabletsRequest,
 } from '../../libs/proto/gen/topo/cell/v1/cell';
-import { grpcFrame, optionalVersion, pushStream, relayHub, type CallTracker } from '../../libs/server';
+import { backendStatusOf, grpcFrame, optionalVersion, pushStream, relayHub, type CallTracker } from '../../libs/server';
 import { SRV_VSCHEMA_PATH, srvKeyspacePath } from '../../libs/topo';
 import type { BatchMessage, SinkMessage, WatchHub } from '../../libs/watch';
 import {
@@ -44,7 +44,7 @@ export function watchHandlers(hub: WatchHub, tracker: CallTracker) {
             case 'bookmark':
               return [emptyFrame(WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK, message.revision)];
             case 'status':
-              return [statusFrame(message.revision, message.live, message.unreachableSince)];
+              return [statusFrame(message.revision, backendStatusOf(message))];
           }
         },
       );
@@ -132,10 +132,7 @@ function relayFile(
         return [frame(WatchMessageKind.WATCH_MESSAGE_KIND_BOOKMARK, message.revision)];
       case 'status':
         return [
-          frame(WatchMessageKind.WATCH_MESSAGE_KIND_STATUS, message.revision, undefined, {
-            reachable: message.live,
-            unreachableSince: message.unreachableSince === undefined ? undefined : new Date(message.unreachableSince),
-          }),
+          frame(WatchMessageKind.WATCH_MESSAGE_KIND_STATUS, message.revision, undefined, backendStatusOf(message)),
         ];
     }
   });
